@@ -1,0 +1,64 @@
+# cvbook: `make book` and `make test` set up everything they need first.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+SETUP_STAMP := $(VENV)/.setup-$(shell cat lib/pyproject.toml | cksum | cut -d' ' -f1)
+FMNIST := train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz
+DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist
+# Jupyter, IPython and matplotlib write into ~; keep the build's state inside _build.
+JUPYTER_ENV := HOME=$(CURDIR)/_build/.home JUPYTER_CONFIG_DIR=$(CURDIR)/_build/.home/.jupyter \
+	IPYTHONDIR=$(CURDIR)/_build/.home/.ipython MPLCONFIGDIR=$(CURDIR)/_build/.home/.mpl \
+	PYDEVD_DISABLE_FILE_VALIDATION=1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup python-env data browser book test release bench clean help
+help:
+	@echo "make book     set up, then build the book into _build/html (every chapter executed)"
+	@echo "make test     set up, then run the whole test suite"
+	@echo "make release  regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
+	@echo "make bench    run the benchmarks and rewrite BENCHMARKS.md"
+
+setup: python-env data
+
+python-env: $(SETUP_STAMP)
+$(SETUP_STAMP): lib/pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@# uv resolves from PyPI (torch 2.13.0 + torchvision 0.28.0 builds that import together) in seconds.
+	@test -x $(BIN)/uv || $(PY) -m pip install --isolated -q uv==0.13.9
+	$(BIN)/uv pip install --python $(PY) -q -e "lib[course]"
+	@rm -f $(VENV)/.setup-* && touch $@
+
+# Fashion-MNIST, the course's default dataset: Debian ships it; install it if no copy is found.
+data:
+	@if $(PY) -c "import sys, cvbook.data.locate as l; sys.exit(0 if l.find_dataset_dir('fashion-mnist', required=False) else 1)" 2>/dev/null; then \
+		: ; \
+	elif command -v apt-get >/dev/null; then \
+		echo "Installing Fashion-MNIST (Debian package dataset-fashion-mnist)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	else \
+		$(BIN)/cvbook data fetch fashion-mnist; \
+	fi
+
+# Headless Chromium for the browser tests (Debian's build; never a downloaded one).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium (Debian packages chromium, chromium-driver)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+book: setup
+	@mkdir -p _build/.home
+	$(JUPYTER_ENV) $(BIN)/jupyter-book build . -W --keep-going
+
+test: setup browser
+	$(PY) -m pytest tests
+
+release: setup
+	$(PY) -m cvbook.grading.release
+
+bench: setup
+	$(PY) -m cvbook.bench
+
+clean:
+	rm -rf _build

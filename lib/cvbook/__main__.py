@@ -1,0 +1,3 @@
+from cvbook.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""The `cvbook` command. Each subcommand lives with its subpackage (`<pkg>/cli.py`
+defines `register(subparsers)`), so this file only lists them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> module whose register(subparsers) adds that subcommand
+SUBCOMMANDS = {
+    "data": "cvbook.data.cli",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cvbook", description="Train, evaluate and compress the course's image classifiers."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS.values():
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError) as err:
+        # Bad input: one clear line, no traceback (the message names the file or value).
+        print(f"cvbook {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

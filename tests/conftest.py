@@ -1,0 +1,35 @@
+"""Shared fixtures. Jupyter, IPython and matplotlib write into ~: point them at a
+temporary folder for the whole session so tests never touch the user's home."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+_home = Path(tempfile.mkdtemp(prefix="cvbook-test-home-"))
+for var, sub in {"JUPYTER_CONFIG_DIR": ".jupyter", "JUPYTER_RUNTIME_DIR": ".jupyter/runtime",
+                 "IPYTHONDIR": ".ipython", "MPLCONFIGDIR": ".mpl",
+                 "TORCHINDUCTOR_CACHE_DIR": ".inductor"}.items():
+    os.environ[var] = str(_home / sub)
+    (_home / sub).mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_available() -> bool:
+    from cvbook.data.locate import find_dataset_dir
+
+    if find_dataset_dir("fashion-mnist", required=False) is None:
+        pytest.fail("Fashion-MNIST is missing: `make setup` installs it (dataset-fashion-mnist)")
+    return True
