@@ -7,6 +7,7 @@ one big-endian uint32 per dimension, then the data. Every check names the file.
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from pathlib import Path
 
@@ -15,36 +16,69 @@ import numpy as np
 UBYTE = 0x08
 
 
-def read_idx(path: str | Path, expected_ndim: int | None = None) -> np.ndarray:
-    """Read an IDX file (``.gz`` or not) into a uint8 array, checking magic and size."""
-    path = Path(path)
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (EOFError, OSError, zlib.error) as err:
-        raise ValueError(f"{path}: not a complete gzip file ({err}); "
-                         f"delete it and fetch the dataset again") from err
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _parse_header(path: Path, raw: bytes) -> tuple[int, ...]:
+    """Check the magic number and return the shape the header declares."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path}: bad IDX magic number {raw[:4].hex()!r}; "
                          f"expected 0000 08 0N (an IDX file of unsigned bytes)")
     dtype_code, ndim = raw[2], raw[3]
     if dtype_code != UBYTE:
         raise ValueError(f"{path}: IDX type code 0x{dtype_code:02x}; expected 0x08 (unsigned byte)")
-    if expected_ndim is not None and ndim != expected_ndim:
-        raise ValueError(f"{path}: IDX file has {ndim} dimensions; expected {expected_ndim}")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    if len(raw) < 4 + 4 * ndim:
         raise ValueError(f"{path}: IDX header cut short ({len(raw)} bytes)")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    return tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+
+
+def _corrupt_gzip(path: Path, err: Exception) -> ValueError:
+    return ValueError(f"{path}: not a complete gzip file ({err}); "
+                      f"delete it and fetch the dataset again")
+
+
+def read_idx_header(path: str | os.PathLike) -> tuple[int, ...]:
+    """The shape an IDX file declares, reading only its header (cheap even for big files)."""
+    path = Path(path)
+    with _open(path) as f:
+        try:
+            head = f.read(4)
+            if len(head) == 4:
+                head += f.read(4 * head[3])
+        except (EOFError, OSError, zlib.error) as err:
+            raise _corrupt_gzip(path, err) from err
+    return _parse_header(path, head)
+
+
+def read_idx(path: str | os.PathLike, expected_ndim: int | None = None) -> np.ndarray:
+    """Read an IDX file (``.gz`` or not) into a uint8 array, checking magic and size."""
+    path = Path(path)
+    data = path.read_bytes()  # a missing file stays a FileNotFoundError
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as err:
+            raise _corrupt_gzip(path, err) from err
+    shape = _parse_header(path, data)
+    if expected_ndim is not None and len(shape) != expected_ndim:
+        raise ValueError(f"{path}: IDX file has {len(shape)} dimensions; expected {expected_ndim}")
+    header = 4 + 4 * len(shape)
     expected = int(np.prod(shape)) if shape else 0
-    if len(raw) - header != expected:
+    if len(data) - header != expected:
         raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes of data), "
-                         f"file holds {len(raw) - header}")
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+                         f"file holds {len(data) - header}")
+    return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
 
 
-def write_idx(path: str | Path, array: np.ndarray) -> None:
-    """Write a uint8 array as IDX (gzip-compressed when the name ends in .gz)."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write a uint8 array as IDX (gzip-compressed when the name ends in .gz), atomically."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"write_idx({path}): expected a uint8 array, got {array.dtype}")
+    array = np.ascontiguousarray(array)
     data = bytes([0, 0, UBYTE, array.ndim]) + np.array(array.shape, ">u4").tobytes() + array.tobytes()
     path = Path(path)
-    path.write_bytes(gzip.compress(data, compresslevel=1) if path.suffix == ".gz" else data)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(gzip.compress(data, compresslevel=1) if path.suffix == ".gz" else data)
+    os.replace(tmp, path)
