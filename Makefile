@@ -10,6 +10,8 @@ DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist
 JUPYTER_ENV := HOME=$(CURDIR)/_build/.home JUPYTER_CONFIG_DIR=$(CURDIR)/_build/.home/.jupyter \
 	IPYTHONDIR=$(CURDIR)/_build/.home/.ipython MPLCONFIGDIR=$(CURDIR)/_build/.home/.mpl \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
+# Tools (jupyter, nbgrader's alembic, the kernel's python) come from the course environment.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup python-env data browser book test release bench clean help

@@ -1,0 +1,129 @@
+"""nbgrader course tooling: the course's configuration, releasing exercises from
+solutions, building a student's submission, and autograding. The repository root is
+the course root (nbgrader_config.py there is the one configuration)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config, PyFileConfigLoader
+
+REPO = Path(__file__).resolve().parents[3]
+# nbgrader runs `alembic` and the grading kernel runs `python` from PATH: both must be
+# this environment's (the one with cvbook installed), even when PATH was not activated.
+_ENV_BIN = str(Path(sys.executable).parent)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _ENV_BIN:
+    os.environ["PATH"] = _ENV_BIN + os.pathsep + os.environ.get("PATH", "")
+
+SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def course_config(root: Path | str = REPO, db_path: Path | str | None = None) -> Config:
+    """nbgrader_config.py from the course root, with the root (and database) set explicitly."""
+    root = Path(root).resolve()
+    config_file = root / "nbgrader_config.py"
+    if not config_file.is_file():
+        config_file = REPO / "nbgrader_config.py"
+    config = PyFileConfigLoader(config_file.name, str(config_file.parent)).load_config()
+    config.CourseDirectory.root = str(root)
+    if db_path is not None:
+        config.CourseDirectory.db_url = f"sqlite:///{Path(db_path).resolve()}"
+    return config
+
+
+def nbgrader_api(root: Path | str = REPO, db_path: Path | str | None = None):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = course_config(root, db_path)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def assignments(root: Path | str = REPO) -> list[str]:
+    """Assignment names: the folders of solutions/ that hold a notebook."""
+    source = Path(root) / "solutions"
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def release(root: Path | str = REPO, names: list[str] | None = None,
+            db_path: Path | str | None = None) -> list[str]:
+    """Generate exercises/<name>/ from solutions/<name>/ (nbgrader generate_assignment)."""
+    root = Path(root)
+    names = names or assignments(root)
+    api = nbgrader_api(root, db_path)
+    for name in names:
+        result = api.generate_assignment(name, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not release {name}:\n{result.get('error') or result.get('log')}")
+    return names
+
+
+def _cells_by_id(nb) -> dict[str, nbformat.NotebookNode]:
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def solution_code(source_cell) -> str:
+    """The code of a source solution cell without the BEGIN/END SOLUTION markers."""
+    lines = [l for l in source_cell.source.splitlines() if l.strip() not in (SOLUTION_BEGIN, SOLUTION_END)]
+    return "\n".join(lines)
+
+
+def make_submission(released_nb, source_nb, answers: dict[str, str] | None = None,
+                    fill_solutions: bool = True):
+    """A student's notebook: the released one with solution cells answered.
+
+    Solution cells get the instructor's solution when `fill_solutions` (else stay blank),
+    and `answers` (grade_id -> code) overrides single cells, e.g. with a wrong answer.
+    """
+    nb = copy.deepcopy(released_nb)
+    source_cells = _cells_by_id(source_nb)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        grade_id = meta["grade_id"]
+        if answers and grade_id in answers:
+            cell.source = answers[grade_id]
+        elif fill_solutions and cell.cell_type == "code":
+            cell.source = solution_code(source_cells[grade_id])
+    unknown = set(answers or ()) - set(_cells_by_id(nb))
+    if unknown:
+        raise ValueError(f"answers name cells that the notebook does not have: {sorted(unknown)}")
+    return nb
+
+
+def write_submission(root: Path | str, student: str, assignment: str, notebook_name: str, nb) -> Path:
+    path = Path(root) / "submitted" / student / assignment / notebook_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def copy_course(dest: Path | str, root: Path | str = REPO) -> Path:
+    """A scratch course root: nbgrader_config.py and solutions/ (for tests and dry runs)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(root) / "nbgrader_config.py", dest)
+    shutil.copytree(Path(root) / "solutions", dest / "solutions", dirs_exist_ok=True)
+    return dest
+
+
+def scores(root: Path | str, assignment: str, db_path: Path | str | None = None) -> dict[str, dict]:
+    """student -> {"score", "max_score", "cells": {grade_id: (score, max)}} from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    url = f"sqlite:///{Path(db_path or Path(root) / 'gradebook.db').resolve()}"
+    out = {}
+    with Gradebook(url) as gb:
+        for sub in gb.assignment_submissions(assignment):
+            cells = {}
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    cells[grade.cell.name] = (grade.score, grade.max_score)
+            out[sub.student.id] = {"score": sub.score, "max_score": sub.max_score, "cells": cells}
+    return out

@@ -1,0 +1,99 @@
+"""The grading pipeline end to end, through nbgrader itself: release every assignment
+from solutions/, submit the solution, a blank notebook and plausible wrong answers,
+autograde, and read the scores from the gradebook."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cvbook.grading import course
+
+ASSIGNMENTS = course.assignments()
+pytestmark = pytest.mark.slow
+
+
+def _mutants(assignment: str) -> dict[str, dict[str, str]]:
+    try:
+        return importlib.import_module(f"mutants.{assignment.lstrip('0123456789_')}").MUTANTS
+    except ModuleNotFoundError:
+        return {}
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """Release one assignment in a scratch course, submit and autograde everyone."""
+    name = request.param
+    root = course.copy_course(tmp_path_factory.mktemp(name))
+    course.release(root, [name])
+    students = {"solution": {}, "blank": None}
+    for grade_id, wrong_answers in _mutants(name).items():
+        for label, code in wrong_answers.items():
+            students[f"mutant-{grade_id}-{label}"] = {grade_id: code}
+    for nb_path in sorted((root / "solutions" / name).glob("*.ipynb")):
+        source = nbformat.read(nb_path, as_version=4)
+        released = nbformat.read(root / "exercises" / name / nb_path.name, as_version=4)
+        for student, answers in students.items():
+            relevant = {k: v for k, v in (answers or {}).items()
+                        if k in {c.metadata.get("nbgrader", {}).get("grade_id") for c in source.cells}}
+            sub = course.make_submission(released, source, relevant, fill_solutions=answers is not None)
+            course.write_submission(root, student, name, nb_path.name, sub)
+    api = course.nbgrader_api(root)
+    for student in students:
+        result = api.autograde(name, student)
+        assert result["success"], f"nbgrader failed on {student}:\n{result.get('error') or result.get('log')}"
+    return name, root, course.scores(root, name)
+
+
+def test_solution_gets_full_marks(graded):
+    name, _, scores = graded
+    sol = scores["solution"]
+    lost = {cell: s for cell, s in sol["cells"].items() if s[0] != s[1]}
+    assert sol["max_score"] > 0 and not lost, f"{name}: the solution lost points in {lost}"
+
+
+def test_assignment_has_three_graded_parts(graded):
+    name, _, scores = graded
+    assert len(scores["solution"]["cells"]) >= 3, f"{name} has fewer than three graded parts"
+
+
+def test_blank_submission_gets_zero(graded):
+    name, _, scores = graded
+    assert scores["blank"]["score"] == 0, f"{name}: an unanswered notebook scored {scores['blank']}"
+
+
+def test_every_plausible_wrong_answer_loses_points(graded):
+    name, _, scores = graded
+    mutants = {s: v for s, v in scores.items() if s.startswith("mutant-")}
+    survivors = sorted(s for s, v in mutants.items() if v["score"] >= v["max_score"])
+    killed = len(mutants) - len(survivors)
+    print(f"\n{name}: kill rate {killed}/{len(mutants)}")
+    assert mutants, f"{name}: tests/mutants has no wrong answers for this assignment"
+    assert not survivors, f"{name}: wrong answers that still got full marks: {survivors}"
+
+
+def _normalised(nb_path: Path) -> dict:
+    return json.loads(nb_path.read_text())
+
+
+def test_exercises_match_what_release_generates(graded, repo):
+    name, root, _ = graded
+    generated = sorted(p.relative_to(root / "exercises") for p in (root / "exercises" / name).rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(repo / "exercises") for p in (repo / "exercises" / name).rglob("*") if p.is_file())
+    assert committed == generated, f"exercises/{name} differs from solutions/{name}: run `make release`"
+    for rel in generated:
+        a, b = root / "exercises" / rel, repo / "exercises" / rel
+        same = _normalised(a) == _normalised(b) if rel.suffix == ".ipynb" else a.read_bytes() == b.read_bytes()
+        assert same, f"exercises/{rel} is out of date: run `make release` and commit the result"
+
+
+def test_released_notebooks_hide_solutions_and_hidden_tests(graded):
+    name, root, _ = graded
+    for nb_path in (root / "exercises" / name).glob("*.ipynb"):
+        text = nb_path.read_text()
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
+            assert marker not in text, f"exercises/{name}/{nb_path.name} still contains {marker}"
