@@ -14,7 +14,7 @@ JUPYTER_ENV := HOME=$(CURDIR)/_build/.home JUPYTER_CONFIG_DIR=$(CURDIR)/_build/.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup python-env data browser book test release bench clean help
+.PHONY: setup python-env data browser book test release bench vendor-widgets clean help
 help:
 	@echo "make book     set up, then build the book into _build/html (every chapter executed)"
 	@echo "make test     set up, then run the whole test suite"
@@ -61,6 +61,13 @@ release: setup
 
 bench: setup
 	$(PY) -m cvbook.bench
+
+# Re-vendor the JavaScript that renders ipywidgets in the built book (see book/_static/vendor/README.md).
+vendor-widgets:
+	d=$$(mktemp -d) && cd $$d && npm pack -q @jupyter-widgets/html-manager@1.0.15 requirejs@2.3.8 >/dev/null && \
+	for f in *.tgz; do mkdir $${f%.tgz} && tar xzf $$f -C $${f%.tgz}; done && \
+	cp requirejs-*/package/require.js jupyter-widgets-html-manager-*/package/dist/embed-amd.js \
+	   jupyter-widgets-html-manager-*/package/dist/*.woff* jupyter-widgets-html-manager-*/package/dist/*.ttf $(CURDIR)/book/_static/vendor/
 
 clean:
 	rm -rf _build

@@ -63,10 +63,15 @@ def test_pages_render_in_chromium_with_their_figures(built_book, repo, browser, 
     shots.mkdir(parents=True, exist_ok=True)
     for page_name in toc_pages(repo):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        failed = []
+        failed, remote = [], []
         page.on("requestfailed", lambda r: failed.append(r.url))
-        page.goto((built_book / f"{page_name}.html").as_uri())
+        page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:", "blob:")) else None)
+        html_file = built_book / f"{page_name}.html"
+        page.goto(html_file.as_uri())
         page.wait_for_load_state("load")
+        assert not remote, f"{page_name}: the page reaches the network (offline readers can't): {remote}"
+        if "application/vnd.jupyter.widget-view+json" in html_file.read_text():
+            page.wait_for_selector(".jupyter-widgets", timeout=10_000)
         images = page.eval_on_selector_all(
             "main img", "imgs => imgs.map(i => [i.src, i.complete && i.naturalWidth > 0])")
         broken = [src for src, ok in images if not ok]
