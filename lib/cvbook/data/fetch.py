@@ -184,12 +184,18 @@ def fetch(name: str, dest: str | os.PathLike | None = None,
     folder = Path(dest) if dest is not None else locate.cache_root() / name
     if is_complete(name, folder):
         return folder
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    for resource in (sources if sources is not None else SOURCES)[name]:
-        path = download(resource, folder, name, progress, timeout)
-        if resource.extract:
-            extract_archive(path, folder)
-            path.unlink()
+    try:
+        for resource in (sources if sources is not None else SOURCES)[name]:
+            path = download(resource, folder, name, progress, timeout)
+            if resource.extract:
+                extract_archive(path, folder)
+                path.unlink()
+    except BaseException:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()  # leave no empty folder behind a failed first download
+        raise
     if not is_complete(name, folder):
         missing = [f for f in locate.MARKER_FILES[name] if not (folder / f).is_file()]
         raise ValueError(f"{name}: downloaded, but {folder} lacks {', '.join(missing)}")

@@ -24,9 +24,10 @@ HOW_TO_GET = {
     "fashion-mnist": "install the Debian package (sudo apt-get install dataset-fashion-mnist), "
                      "or run `cvbook data fetch fashion-mnist` on a machine with internet",
     "cifar10": "run `cvbook data fetch cifar10` on a machine with internet "
-               "(or copy cifar-10-batches-py/ into one of the folders above)",
+               "(or unpack cifar-10-python.tar.gz into $CVBOOK_DATA/cifar10/ or ~/.cache/cvbook/cifar10/)",
     "tiny-imagenet": "run `cvbook data fetch tiny-imagenet` on a machine with internet "
-                     "(or copy tiny-imagenet-200/ into one of the folders above)",
+                     "(or unzip tiny-imagenet-200.zip into $CVBOOK_DATA/tiny-imagenet/ "
+                     "or ~/.cache/cvbook/tiny-imagenet/)",
 }
 
 
@@ -55,8 +56,8 @@ def find_dataset_dir(name: str, explicit: str | os.PathLike | None = None,
                      required: bool = True) -> Path | None:
     """The first candidate directory holding all of `name`'s marker files.
 
-    With required=True a missing dataset raises FileNotFoundError with one message
-    that lists where it looked and how to get the data.
+    With required=True a missing dataset raises FileNotFoundError with a one-line
+    message that lists where it looked and how to get the data.
     """
     _check_name(name)
     dirs = candidate_dirs(name, explicit)
@@ -68,7 +69,5 @@ def find_dataset_dir(name: str, explicit: str | os.PathLike | None = None,
         raise FileNotFoundError(f"{name}: {explicit} does not hold {', '.join(missing)}")
     if not required:
         return None
-    looked = "\n  ".join(str(d) for d in dirs)
-    raise FileNotFoundError(
-        f"{name} not found. Looked in:\n  {looked}\nTo get it: {HOW_TO_GET[name]}."
-    )
+    looked = ", ".join(str(d) for d in dirs)
+    raise FileNotFoundError(f"{name} not found (looked in {looked}). To get it: {HOW_TO_GET[name]}.")
