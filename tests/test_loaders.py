@@ -26,7 +26,7 @@ def test_dataset_items_are_pil_images_and_int_labels():
     assert len(ds) == 50
     image, label = ds[7]
     assert isinstance(image, Image.Image) and image.mode == "L" and image.size == (6, 6)
-    assert torch.equal(torch.from_numpy(np.asarray(image)), images[7])
+    assert torch.equal(torch.from_numpy(np.array(image)), images[7])
     assert label == 7 and isinstance(label, int)
 
 
