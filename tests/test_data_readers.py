@@ -228,3 +228,25 @@ def test_cifar_missing_batch_file(tmp_path):
     (tmp_path / cifar10.FOLDER / "data_batch_5").unlink()
     with pytest.raises(FileNotFoundError, match="data_batch_5"):
         cifar10.load_cifar10("train", root=tmp_path)
+
+
+def test_write_idx_refuses_values_that_would_wrap(tmp_path):
+    write_idx(tmp_path / "labels", np.arange(10))  # int64 labels that fit a byte are fine
+    assert read_idx(tmp_path / "labels").tolist() == list(range(10))
+    for bad in (np.array([0, 256]), np.array([-1, 3]), np.array([0.5])):
+        with pytest.raises(ValueError, match="expected values 0..255"):
+            write_idx(tmp_path / "bad", bad)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_cifar_batches_pickled_by_old_numpy_still_load(tmp_path):
+    """The real files name numpy.core.multiarray (numpy 1.x); numpy 2 calls it numpy._core."""
+    _fake_cifar(tmp_path)
+    path = tmp_path / cifar10.FOLDER / "test_batch"
+    image = np.arange(3072, dtype=np.uint32).astype(np.uint8).reshape(1, 3, 32, 32)
+    _write_batch(path, image, [7])
+    raw = path.read_bytes()
+    assert b"numpy._core.multiarray\n_reconstruct" in raw
+    path.write_bytes(raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
+    images, labels = cifar10.load_cifar10("test", root=tmp_path)
+    assert np.array_equal(images.numpy(), image) and labels.tolist() == [7]

@@ -61,9 +61,13 @@ def read_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     batch = _unpickle(path)
     missing = [k.decode() for k in (b"data", b"labels") if k not in batch]
     if missing:
-        raise ValueError(f"{path}: batch has no {', '.join(missing)} entry; "
-                         f"keys found: {sorted(k.decode(errors='replace') if isinstance(k, bytes) else str(k) for k in batch)}")
-    data, labels = batch[b"data"], np.asarray(batch[b"labels"])
+        found = sorted(repr(k) for k in batch)
+        raise ValueError(f"{path}: batch has no {', '.join(missing)} entry; keys found: {found}")
+    data = batch[b"data"]
+    try:
+        labels = np.asarray(batch[b"labels"])
+    except ValueError as err:
+        raise ValueError(f"{path}: b'labels' is not a list of integers ({err})") from None
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
             or data.shape[1] != 3 * 32 * 32:
         shape = getattr(data, "shape", None)

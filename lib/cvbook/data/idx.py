@@ -75,8 +75,13 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write a uint8 array as IDX (gzip-compressed when the name ends in .gz), atomically."""
     array = np.asarray(array)
     if array.dtype != np.uint8:
-        raise ValueError(f"write_idx({path}): expected a uint8 array, got {array.dtype}")
-    array = np.ascontiguousarray(array)
+        # integers that fit a byte are fine (labels often come as int64); anything else would wrap
+        fits = np.issubdtype(array.dtype, np.integer) and (
+            array.size == 0 or (array.min() >= 0 and array.max() <= 255))
+        if not fits:
+            raise ValueError(f"write_idx({path}): expected values 0..255 (uint8), got {array.dtype}"
+                             + (f" in {array.min()}..{array.max()}" if array.size else ""))
+    array = np.ascontiguousarray(array, dtype=np.uint8)
     data = bytes([0, 0, UBYTE, array.ndim]) + np.array(array.shape, ">u4").tobytes() + array.tobytes()
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
