@@ -171,3 +171,20 @@ def test_duplicate_wnid_and_not_a_raw_folder(tmp_path):
         ti.read_wnids(raw)
     with pytest.raises(FileNotFoundError, match="no wnids.txt"):
         _curate(tmp_path / "nowhere", tmp_path / "out")
+
+
+def test_default_output_beside_raw_or_in_the_cache(tmp_path, monkeypatch):
+    raw = make_raw(tmp_path / "data" / "tiny-imagenet")
+    monkeypatch.setenv("CVBOOK_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert ti.raw_dir() == raw
+    assert ti.default_curated_dir(raw) == raw.parent / "curated"
+    with pytest.raises(FileNotFoundError, match="run `cvbook data curate-tiny-imagenet` first"):
+        ti.curated_dir()
+    # a read-only raw folder (as under /usr/share/datasets) sends the output to the user cache
+    monkeypatch.setattr(ti, "_writable", lambda folder: False)
+    cached = tmp_path / "cache" / "cvbook" / "tiny-imagenet" / "curated"
+    assert ti.default_curated_dir(raw) == cached
+    _curate(raw, ti.default_curated_dir(raw))
+    assert ti.curated_dir() == cached and ti.curated_dir(raw=raw) == cached
+    assert len(ti.load_tiny_imagenet("val")) == 6

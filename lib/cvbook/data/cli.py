@@ -76,7 +76,8 @@ def _info_cifar10(folder: Path) -> list[str]:
     for split, files in SPLITS.items():
         images = [read_batch(folder / FOLDER / f)[0] for f in files]
         n = sum(len(x) for x in images)
-        lines.append(_split_line(split, n, f"{'x'.join(map(str, images[0].shape[1:]))} uint8 (RGB, CHW)"))
+        shape = "x".join(map(str, images[0].shape[1:]))
+        lines.append(_split_line(split, n, f"{shape} uint8 (RGB, CHW)"))
     return lines + [_class_line(cifar10_classes(folder))]
 
 
@@ -90,12 +91,13 @@ def _info_tiny_imagenet(folder: Path) -> list[str]:
     lines = [_split_line("raw train", n_train, f"64x64 RGB JPEG in {raw / 'train'}"),
              _split_line("raw val", len(ti.read_val_annotations(raw)),
                          "64x64 RGB JPEG (the test split once curated)")]
-    curated = folder / ti.CURATED_FOLDER
-    if (curated / ti.MANIFEST).is_file():
+    try:
+        curated = ti.curated_dir(raw=raw)
+    except FileNotFoundError:
+        lines.append("  not curated yet: run `cvbook data curate-tiny-imagenet`")
+    else:
         lines.append(f"  curated: {curated}")
         lines += [_split_line(split, n) for split, n in ti.curated_counts(curated).items()]
-    else:
-        lines.append("  not curated yet: run `cvbook data curate-tiny-imagenet`")
     ordered = sorted(wnids)  # ImageFolder's class order
     return lines + [_class_line(f"{w} {names[w]}" for w in ordered)]
 
@@ -136,9 +138,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_curate(args: argparse.Namespace) -> int:
     from cvbook.data import tiny_imagenet as ti
 
-    raw = Path(args.raw) if args.raw else ti.raw_dir()
-    out = Path(args.out) if args.out else (raw if (raw / "wnids.txt").is_file() else raw / ti.RAW_FOLDER
-                                           ).parent / ti.CURATED_FOLDER
+    raw = ti.raw_dir(args.raw)
+    out = Path(args.out) if args.out else ti.default_curated_dir(raw)
     out = ti.curate_tiny_imagenet(raw, out, seed=args.seed, train_per_class=args.train_per_class,
                                   val_per_class=args.val_per_class)
     counts = ", ".join(f"{s} {n:,}" for s, n in ti.curated_counts(out).items())

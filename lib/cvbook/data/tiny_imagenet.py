@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
-from cvbook.data.locate import find_dataset_dir
+from cvbook.data.locate import cache_root, find_dataset_dir
 
 RAW_FOLDER = "tiny-imagenet-200"
 CURATED_FOLDER = "curated"  # default place of the curated tree, beside RAW_FOLDER
@@ -240,13 +240,30 @@ def _describe(settings: dict) -> str:
     return ", ".join(f"{k}={settings.get(k)}" for k in ("seed", "train_per_class", "val_per_class"))
 
 
-def curated_dir(root: str | os.PathLike | None = None) -> Path:
-    """The curated tree: `root` if given, else `curated/` beside the located raw download."""
-    out = Path(root) if root is not None else raw_dir().parent / CURATED_FOLDER
-    if not (out / MANIFEST).is_file():
-        raise FileNotFoundError(f"{out}: no curated Tiny ImageNet here (no {MANIFEST}); "
-                                f"run `cvbook data curate-tiny-imagenet` first")
-    return out
+def _curated_candidates(raw: Path) -> list[Path]:
+    return [raw.parent / CURATED_FOLDER, cache_root() / "tiny-imagenet" / CURATED_FOLDER]
+
+
+def default_curated_dir(raw: str | os.PathLike) -> Path:
+    """Where curation writes by default: `curated/` beside the raw folder, or in the
+    user cache when that is read-only (as under /usr/share/datasets)."""
+    beside, in_cache = _curated_candidates(Path(raw))
+    return beside if _writable(beside.parent) else in_cache
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)
+
+
+def curated_dir(root: str | os.PathLike | None = None, raw: str | os.PathLike | None = None) -> Path:
+    """The curated tree: `root` if given, else the default place for the raw folder
+    `raw` (default: the located raw download)."""
+    candidates = [Path(root)] if root is not None else _curated_candidates(raw_dir(raw))
+    for out in candidates:
+        if (out / MANIFEST).is_file():
+            return out
+    raise FileNotFoundError(f"no curated Tiny ImageNet in {' or '.join(map(str, candidates))} "
+                            f"(no {MANIFEST}); run `cvbook data curate-tiny-imagenet` first")
 
 
 def read_class_names(curated: str | os.PathLike) -> dict[str, str]:
