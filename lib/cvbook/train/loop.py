@@ -1,0 +1,243 @@
+"""The training loop: one function, `train`, that every command and chapter uses.
+
+A step: draw a batch of uint8 images, augment it on the device (per-image flips and
+crops), normalise, optionally MixUp/CutMix, forward (optionally in bf16), loss with
+label smoothing, backward, clip, optimizer step, schedule step, EMA update. After each
+epoch: validate, append to history.json, write the checkpoints. Every file is
+written atomically, and a checkpoint holds everything needed to continue the same
+run bit for bit (weights, optimizer, schedule, EMA, random generators, history).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from cvbook.train import distributed
+from cvbook.train.checkpoint import (atomic_save, atomic_write_json, load_checkpoint,
+                                     rng_state, set_rng_state)
+from cvbook.train.data import ImageSet
+from cvbook.train.ema import EMA
+from cvbook.train.losses import soft_cross_entropy
+from cvbook.train.mix import MixUpCutMix
+from cvbook.train.optim import build_optimizer, build_scheduler
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 50                 # train until this epoch (epochs done before a resume count)
+    total_epochs: int | None = None  # length of the LR schedule, when training in parts
+    batch_size: int = 128            # per process
+    lr: float = 0.1
+    weight_decay: float = 1e-3
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    scheduler: str = "cosine"
+    warmup_epochs: float = 0.0
+    warmup_start_lr: float = 1e-6
+    min_lr: float = 0.0
+    label_smoothing: float = 0.0
+    mixup_cutmix_alpha: float = 0.0
+    ema: float = 0.0                 # EMA decay (e.g. 0.999); 0 = off
+    grad_clip: float = 0.0           # max gradient norm; 0 = off
+    crop_padding: int = 2            # random crop +-padding pixels; 0 = off
+    flip: bool = True                # random horizontal flips
+    bf16: bool = False
+    channels_last: bool = False
+    compile: bool = False
+    seed: int = 0
+    save_every: int = 1              # checkpoint_epoch_N.pth every N epochs
+    progress: bool = True
+    device: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of uint8 images, in [0, 1] units."""
+    from cvbook.data.stats import channel_mean_std
+
+    mean, std = channel_mean_std(images)
+    return mean.tolist(), std.clamp_min(1e-6).tolist()
+
+
+def to_input(x: torch.Tensor, meta: dict, device, channels_last: bool = False) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> normalised float32 on `device`."""
+    x = x.to(device, non_blocking=True).float().div_(255)
+    mean = torch.tensor(meta["mean"], device=device).view(1, -1, 1, 1)
+    std = torch.tensor(meta["std"], device=device).view(1, -1, 1, 1)
+    x = (x - mean) / std
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def augment(x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """Per-image random crop and flip of a uint8 batch (global torch generator)."""
+    from cvbook.data.augment import random_crop, random_horizontal_flip
+
+    if cfg.crop_padding:
+        x = random_crop(x, cfg.crop_padding)
+    return random_horizontal_flip(x) if cfg.flip else x
+
+
+def epoch_order(n: int, batch_size: int, epoch: int, seed: int, info: distributed.DistInfo):
+    """This process's batches of indices for one epoch. Every process shuffles with the
+    same generator (seed, epoch), takes world_size * batch_size indices per step and
+    keeps its own share; the incomplete last step is dropped."""
+    per_step = batch_size * info.world_size
+    if n < per_step:
+        raise ValueError(f"{n} training images are fewer than one step of batch_size "
+                         f"{batch_size} x {info.world_size} processes")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    for s in range(n // per_step):
+        yield perm[s * per_step:(s + 1) * per_step][info.rank::info.world_size]
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, meta: dict, batch_size: int = 512,
+            device=None, channels_last: bool = False, bf16: bool = False) -> torch.Tensor:
+    """Logits (N, K) in float32 for uint8 images (N, C, H, W), in eval mode."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = to_input(images[i:i + batch_size], meta, device, channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out.append(model(x).float().cpu())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def evaluate(model: nn.Module, data: ImageSet, meta: dict, cfg: TrainConfig,
+             info: distributed.DistInfo) -> tuple[float, float]:
+    """(mean loss, accuracy) over `data`; under DDP each process scores every
+    world_size-th image and the sums are added up."""
+    shard = torch.arange(info.rank, len(data), info.world_size)
+    logits = predict(model, data.images[shard], meta, 2 * cfg.batch_size, info.device,
+                     cfg.channels_last, cfg.bf16)
+    labels = data.labels[shard]
+    loss = nn.functional.cross_entropy(logits, labels, reduction="sum").item() if len(shard) else 0.0
+    correct = (logits.argmax(1) == labels).sum().item() if len(shard) else 0
+    loss, correct, n = distributed.all_reduce_sum([loss, correct, len(shard)], info.device)
+    return loss / max(n, 1), correct / max(n, 1)
+
+
+def _empty_history() -> dict:
+    keys = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "epoch_time_s")
+    return {k: [] for k in keys}
+
+
+def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainConfig,
+          output_dir: str | Path | None = None, resume: str | Path | None = None,
+          meta: dict | None = None) -> dict:
+    """Train `model` and return the history (a dict of per-epoch lists). With an
+    `output_dir`, writes history.json, last.pth, checkpoint_epoch_N.pth and
+    best_model.pth there (process 0 only). `meta` describes the model for re-loading
+    (model name, num_classes, in_chans, img_size, dataset) and gets the class names and
+    normalisation statistics added. `resume` continues the run saved in a checkpoint."""
+    info = distributed.setup(cfg.device)
+    out = Path(output_dir) if output_dir is not None else None
+    meta = dict(meta or {})
+    meta.setdefault("classes", list(train_set.classes))
+    meta.setdefault("num_classes", len(train_set.classes))
+    if "mean" not in meta:
+        meta["mean"], meta["std"] = channel_stats(train_set.images)
+
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    raw = model.to(info.device, memory_format=fmt)
+    # DDP copies process 0's weights to every process here, before anything copies them
+    net = nn.parallel.DistributedDataParallel(raw) if info.enabled else raw
+    ema = EMA(raw, cfg.ema) if cfg.ema else None
+    optimizer = build_optimizer(raw, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
+    steps = len(train_set) // (cfg.batch_size * info.world_size)
+    total_epochs = cfg.total_epochs or cfg.epochs
+    scheduler = build_scheduler(optimizer, cfg.scheduler, total_steps=max(1, total_epochs * steps),
+                                warmup_steps=round(cfg.warmup_epochs * steps),
+                                warmup_start_lr=cfg.warmup_start_lr, min_lr=cfg.min_lr)
+    mixer = MixUpCutMix(cfg.mixup_cutmix_alpha, meta["num_classes"])
+    torch.manual_seed(cfg.seed + info.rank)  # augmentation, mixing, dropout: own stream per process
+    start_epoch, best_acc, history = 0, -1.0, _empty_history()
+    if resume is not None:
+        ckpt = load_checkpoint(resume, info.device)
+        if ckpt.get("steps_per_epoch") != steps:
+            raise ValueError(f"{resume}: saved with {ckpt.get('steps_per_epoch')} steps per epoch, "
+                             f"this run has {steps}; resume with the same data and batch size")
+        raw.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        if ema is not None:
+            ema.load_state_dict(ckpt["ema"])
+        rngs = ckpt["rng"]
+        set_rng_state(rngs[info.rank] if len(rngs) == info.world_size else rngs[0])
+        start_epoch, best_acc, history = ckpt["epoch"], ckpt["best_val_acc"], ckpt["history"]
+
+    if cfg.compile:
+        net = torch.compile(net)
+    for epoch in range(start_epoch, cfg.epochs):
+        t0, net = time.perf_counter(), net.train()
+        loss_sum = correct = seen = 0.0
+        bar = tqdm(epoch_order(len(train_set), cfg.batch_size, epoch, cfg.seed, info), total=steps,
+                   desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (cfg.progress and info.is_main),
+                   leave=False)
+        for idx in bar:
+            x = train_set.images[idx].to(info.device, non_blocking=True)
+            x = to_input(augment(x, cfg), meta, info.device, cfg.channels_last)
+            x, targets = mixer(x, train_set.labels[idx].to(info.device))
+            with torch.autocast(info.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                logits = net(x)
+            loss = soft_cross_entropy(logits, targets, cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(raw.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            if ema is not None:
+                ema.update(raw)
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(1) == targets.argmax(1)).sum().item()
+            seen += len(idx)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+        loss_sum, correct, seen = distributed.all_reduce_sum([loss_sum, correct, seen], info.device)
+        scored = ema.module if ema is not None else raw
+        val_loss, val_acc = evaluate(scored, val_set, meta, cfg, info)
+        for key, value in zip(_empty_history(), (epoch + 1, loss_sum / seen, correct / seen, val_loss,
+                                                 val_acc, optimizer.param_groups[0]["lr"],
+                                                 time.perf_counter() - t0)):
+            history[key].append(value)
+        rngs = distributed.all_gather_object(rng_state())
+        if out is not None and info.is_main:
+            _save(out, epoch + 1, raw, scored, optimizer, scheduler, ema, rngs, history,
+                  max(best_acc, val_acc), val_acc > best_acc, steps, cfg, meta)
+        best_acc = max(best_acc, val_acc)
+        if info.is_main and cfg.progress:
+            tqdm.write(f"epoch {epoch + 1}: train loss {history['train_loss'][-1]:.4f} "
+                       f"acc {history['train_acc'][-1]:.4f} | val loss {val_loss:.4f} "
+                       f"acc {val_acc:.4f} | {history['epoch_time_s'][-1]:.1f}s")
+        distributed.barrier()
+    return history
+
+
+def _save(out: Path, epoch: int, raw, scored, optimizer, scheduler, ema, rngs, history,
+          best_acc: float, is_best: bool, steps: int, cfg: TrainConfig, meta: dict) -> None:
+    state = {"model": raw.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "ema": ema.state_dict() if ema else None,
+             "rng": rngs, "epoch": epoch, "best_val_acc": best_acc, "history": history,
+             "steps_per_epoch": steps, "config": asdict(cfg), "meta": meta}
+    atomic_write_json(history, out / "history.json")
+    atomic_save(state, out / "last.pth")   # resume point after a crash mid-epoch
+    if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
+        atomic_save(state, out / f"checkpoint_epoch_{epoch}.pth")
+    if is_best:  # the weights that were scored (the EMA when there is one)
+        atomic_save({"model": scored.state_dict(), "meta": meta, "epoch": epoch,
+                     "val_acc": history["val_acc"][-1], "config": asdict(cfg)},
+                    out / "best_model.pth")
