@@ -225,7 +225,10 @@ def _already_curated(out: Path, settings: dict) -> bool:
     """True when out holds a finished curation with these settings; raises if it holds else."""
     manifest = out / MANIFEST
     if manifest.is_file():
-        done = json.loads(manifest.read_text())
+        try:
+            done = json.loads(manifest.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{manifest}: damaged ({err}); remove {out} and curate again") from None
         if {k: done.get(k) for k in settings} == settings:
             return True
         raise ValueError(f"{out} was curated with other settings ({_describe(done)}); "
