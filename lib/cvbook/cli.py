@@ -10,6 +10,7 @@ import sys
 # name -> module whose register(subparsers) adds that subcommand
 SUBCOMMANDS = {
     "data": "cvbook.data.cli",
+    "models": "cvbook.models.cli",
 }
 
 

@@ -1,0 +1,37 @@
+"""`cvbook models list` and `cvbook models summary NAME [--img_size 32 --in_chans 3 --num_classes 10]`."""
+
+from __future__ import annotations
+
+import argparse
+
+from .registry import MODELS, create_model, list_models
+from .summary import summary
+
+
+def _list(args: argparse.Namespace) -> int:
+    for name in list_models():
+        doc = (MODELS[name].__doc__ or "").strip().splitlines()[0]
+        print(f"{name:<16} {doc}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    model = create_model(args.name, num_classes=args.num_classes, in_chans=args.in_chans,
+                         img_size=args.img_size, variant=args.variant)
+    print(summary(model, (1, args.in_chans, args.img_size, args.img_size)).table(max_depth=args.depth))
+    return 0
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("models", help="list the architectures, show a model's layers")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the names create_model accepts").set_defaults(func=_list)
+    p = actions.add_parser("summary", help="layer table: output shapes, parameters, multiply-adds")
+    p.add_argument("name", help=f"one of: {', '.join(list_models())}")
+    p.add_argument("--img_size", type=int, default=32, help="input height and width (default 32)")
+    p.add_argument("--in_chans", type=int, default=3, help="input channels (default 3; 1 for Fashion-MNIST)")
+    p.add_argument("--num_classes", type=int, default=10, help="number of classes (default 10)")
+    p.add_argument("--variant", default="small", choices=["small", "imagenet"],
+                   help="small: the course's adaptation (default); imagenet: the original network")
+    p.add_argument("--depth", type=int, default=None, help="show layers down to this depth only")
+    p.set_defaults(func=_summary)
