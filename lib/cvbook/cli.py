@@ -11,6 +11,11 @@ import sys
 SUBCOMMANDS = {
     "data": "cvbook.data.cli",
     "models": "cvbook.models.cli",
+    "train": "cvbook.train.cli",
+    "test": "cvbook.evaluate.cli",
+    "infer": "cvbook.evaluate.cli",
+    "plot": "cvbook.evaluate.cli",
+    "compare": "cvbook.evaluate.cli",
 }
 
 

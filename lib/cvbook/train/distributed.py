@@ -71,3 +71,13 @@ def all_gather_object(obj):
 def barrier() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+
+
+@torch.no_grad()
+def broadcast_from_main(tensors) -> None:
+    """Copy process 0's values of these tensors to every process. DDP keeps parameters
+    in step, but each process updates BatchNorm statistics (and an EMA of them) from its
+    own last batch; this makes them agree before scoring and saving."""
+    if dist.is_available() and dist.is_initialized():
+        for t in tensors:
+            dist.broadcast(t, src=0)

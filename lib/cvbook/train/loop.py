@@ -208,6 +208,8 @@ def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainCo
             seen += len(idx)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
         loss_sum, correct, seen = distributed.all_reduce_sum([loss_sum, correct, seen], info.device)
+        distributed.broadcast_from_main(list(raw.buffers()) +
+                                        (list(ema.module.state_dict().values()) if ema else []))
         scored = ema.module if ema is not None else raw
         val_loss, val_acc = evaluate(scored, val_set, meta, cfg, info)
         for key, value in zip(_empty_history(), (epoch + 1, loss_sum / seen, correct / seen, val_loss,

@@ -1,0 +1,95 @@
+"""What a model costs: parameters, multiply-adds, size on disk, CPU latency, memory."""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@torch.no_grad()
+def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Multiply-adds of one forward pass on a batch of `input_shape` (torchinfo's
+    'mult-adds'): torch's FlopCounterMode counts 2 FLOPs per multiply-add."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model(torch.zeros(input_shape, device=device))
+    model.train(was_training)
+    return counter.get_total_flops() // 2
+
+
+def size_on_disk(model: nn.Module) -> int:
+    """Bytes of the saved state_dict (what a .pth of the weights weighs)."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.tell()
+
+
+@torch.no_grad()
+def cpu_latency_ms(model: nn.Module, input_shape: tuple[int, ...], repeats: int = 20,
+                   warmup: int = 3) -> float:
+    """Median wall time of one forward pass on the CPU, in milliseconds. The median
+    resists the spikes of a shared machine; quote it with the machine it ran on."""
+    model = model.eval()
+    x = torch.randn(input_shape, device=next(model.parameters()).device)
+    for _ in range(warmup):
+        model(x)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model(x)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def training_memory_bytes(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Peak memory of one training step. On a GPU: measured (max_memory_allocated).
+    On the CPU (no allocator statistics): estimated as parameters + gradients + the
+    tensors autograd keeps for the backward pass, each storage counted once."""
+    device = next(model.parameters()).device
+    x = torch.randn(input_shape, device=device)
+    model.train()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        model(x).float().sum().backward()
+        model.zero_grad(set_to_none=True)
+        return torch.cuda.max_memory_allocated(device)
+    saved: dict[int, int] = {}
+
+    def pack(t: torch.Tensor):
+        storage = t.untyped_storage()
+        saved[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = model(x).float().sum()
+    out.backward()
+    model.zero_grad(set_to_none=True)
+    activations = sum(n for ptr, n in saved.items() if ptr not in params)
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    return 2 * weights + activations
+
+
+def efficiency_report(model: nn.Module, input_shape: tuple[int, ...],
+                      batch_sizes: tuple[int, ...] = (1, 64), repeats: int = 20) -> dict:
+    """All of the above for one model; input_shape is one image (C, H, W)."""
+    report = {"params": count_parameters(model),
+              "macs": count_macs(model, (1, *input_shape)),
+              "size_bytes": size_on_disk(model),
+              "train_memory_bytes_batch64": training_memory_bytes(model, (64, *input_shape))}
+    for b in batch_sizes:
+        report[f"cpu_latency_ms_batch{b}"] = cpu_latency_ms(model, (b, *input_shape), repeats)
+    return report

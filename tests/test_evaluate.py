@@ -1,0 +1,160 @@
+"""cvbook.evaluate: metrics against scikit-learn and brute force, error analysis,
+efficiency counts checked by hand, feature-map hooks, plots written as PNG."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from cvbook.evaluate import (classification_report, confusion_matrix, count_macs,
+                             count_parameters, cpu_latency_ms, efficiency_report, feature_maps,
+                             format_classification_report, mistake_gallery, mistakes,
+                             most_confused_pairs, plot_confusion_matrix, plot_feature_maps,
+                             plot_history, save_figure, size_on_disk, topk_accuracy,
+                             training_memory_bytes)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def weak_predictions(n=400, k=6, seed=0):
+    """Labels and predictions of a poor classifier: some precision+recall sums below 1,
+    and class k-1 never predicted (zero-division in precision)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, k, (n,), generator=g)
+    noise = torch.randint(0, k, (n,), generator=g)
+    p = torch.where(torch.rand(n, generator=g) < 0.35, y, noise)
+    p[p == k - 1] = 0
+    return y, p
+
+
+def test_topk_hand_checked_case():
+    logits = torch.tensor([[0.1, 0.5, 0.2, 0.9],    # order 3, 1, 2, 0
+                           [0.8, 0.1, 0.3, 0.0],    # order 0, 2, 1, 3
+                           [0.2, 0.3, 0.4, 0.1]])   # order 2, 1, 0, 3
+    targets = torch.tensor([1, 0, 3])                # ranks 2, 1, 4
+    acc = topk_accuracy(logits, targets, (1, 2, 3, 4, 10))
+    assert acc == {1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3), 3: pytest.approx(2 / 3),
+                   4: 1.0, 10: 1.0}
+
+
+def test_topk_matches_brute_force():
+    g = torch.Generator().manual_seed(1)
+    logits, y = torch.randn(200, 12, generator=g), torch.randint(0, 12, (200,), generator=g)
+    acc = topk_accuracy(logits, y, (1, 3, 5))
+    for k in (1, 3, 5):
+        # true class is in the top k when fewer than k logits beat it
+        hits = [(logits[i] > logits[i, y[i]]).sum().item() < k for i in range(200)]
+        assert acc[k] == pytest.approx(sum(hits) / 200)
+
+
+def test_topk_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="expected logits"):
+        topk_accuracy(torch.zeros(3, 4), torch.zeros(2, dtype=torch.long))
+
+
+def test_confusion_matrix_equals_sklearn():
+    from sklearn.metrics import confusion_matrix as sk_cm
+
+    y, p = weak_predictions()
+    assert confusion_matrix(y, p, 6).tolist() == sk_cm(y.numpy(), p.numpy(), labels=range(6)).tolist()
+    with pytest.raises(ValueError, match="expected 0..5"):
+        confusion_matrix(torch.tensor([6]), torch.tensor([0]), 6)
+
+
+def test_classification_report_numbers_equal_sklearn():
+    from sklearn.metrics import classification_report as sk_report
+    from sklearn.metrics import precision_recall_fscore_support
+
+    y, p = weak_predictions()
+    names = [f"class {i}" for i in range(6)]
+    ours = classification_report(y, p, names)
+    prec, rec, f1, sup = precision_recall_fscore_support(y.numpy(), p.numpy(), labels=range(6),
+                                                         zero_division=0)
+    for i, name in enumerate(names):
+        assert ours[name]["precision"] == pytest.approx(prec[i])
+        assert ours[name]["recall"] == pytest.approx(rec[i])
+        assert ours[name]["f1-score"] == pytest.approx(f1[i])
+        assert ours[name]["support"] == sup[i]
+    theirs = sk_report(y.numpy(), p.numpy(), labels=range(6), target_names=names,
+                       output_dict=True, zero_division=0)
+    assert ours["accuracy"] == pytest.approx(theirs["accuracy"])
+    for avg in ("macro avg", "weighted avg"):
+        for key in ("precision", "recall", "f1-score", "support"):
+            assert ours[avg][key] == pytest.approx(theirs[avg][key]), (avg, key)
+
+
+def test_classification_report_text_is_sklearns():
+    from sklearn.metrics import classification_report as sk_report
+
+    y, p = weak_predictions(seed=3)
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal"]
+    text = format_classification_report(classification_report(y, p, names), digits=3)
+    assert text == sk_report(y.numpy(), p.numpy(), labels=range(6), target_names=names, digits=3,
+                             zero_division=0)
+
+
+def test_most_confused_pairs_and_mistakes():
+    cm = torch.tensor([[5, 3, 0], [1, 7, 4], [0, 0, 9]])
+    assert most_confused_pairs(cm, ["a", "b", "c"], k=5) == [("b", "c", 4), ("a", "b", 3),
+                                                             ("b", "a", 1)]
+    with pytest.raises(ValueError, match="does not match"):
+        most_confused_pairs(cm, ["a", "b"])
+    logits = torch.tensor([[5.0, 0.0], [0.0, 1.0], [0.0, 9.0], [2.0, 0.0]])
+    targets = torch.tensor([0, 0, 0, 1])
+    assert mistakes(targets, logits).tolist() == [2, 3, 1]  # most confident mistake first
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)      # 8*1*9 + 8 = 80 params
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.fc = nn.Linear(32, 10)                     # 320 + 10 = 330 params
+
+    def forward(self, x):
+        return self.fc(self.pool(torch.relu(self.conv(x))).flatten(1))
+
+
+def test_efficiency_counts_by_hand():
+    model = Small()
+    assert count_parameters(model) == 80 + 330
+    # conv: 8 output channels x 12 x 12 positions x 9 multiply-adds; linear: 32 x 10
+    assert count_macs(model, (1, 1, 12, 12)) == 8 * 12 * 12 * 9 + 32 * 10
+    assert count_macs(model, (4, 1, 12, 12)) == 4 * (8 * 12 * 12 * 9 + 32 * 10)
+    assert size_on_disk(model) >= 410 * 4
+    assert cpu_latency_ms(model, (1, 1, 12, 12), repeats=3, warmup=1) > 0
+    small, big = (training_memory_bytes(model, (b, 1, 12, 12)) for b in (2, 16))
+    assert small >= 2 * 410 * 4 and big > small  # activations grow with the batch
+    report = efficiency_report(model, (1, 12, 12), repeats=2)
+    assert {"params", "macs", "size_bytes", "cpu_latency_ms_batch1", "cpu_latency_ms_batch64",
+            "train_memory_bytes_batch64"} <= report.keys()
+
+
+def test_feature_maps_from_hooks_equal_a_manual_forward():
+    model = Small().eval()
+    x = torch.randn(3, 1, 12, 12)
+    maps = feature_maps(model, x, ["conv", "pool"])
+    torch.testing.assert_close(maps["conv"], model.conv(x))
+    torch.testing.assert_close(maps["pool"], model.pool(torch.relu(model.conv(x))))
+    assert all(not m._forward_hooks for m in model.modules())   # hooks removed
+    with pytest.raises(ValueError, match="unknown layer.*'fc2'.*conv, pool, fc"):
+        feature_maps(model, x, ["fc2"])
+
+
+def test_plots_are_written_as_png(tmp_path):
+    history = {"epoch": [1, 2, 3], "train_loss": [2.0, 1.5, 1.2], "val_loss": [1.9, 1.6, 1.4],
+               "train_acc": [0.3, 0.5, 0.6], "val_acc": [0.35, 0.5, 0.55]}
+    figs = {"loss.png": plot_history(history, "loss"), "acc.png": plot_history(history, "acc"),
+            "cm.png": plot_confusion_matrix(torch.tensor([[3, 1], [0, 4]]), ["x", "y"]),
+            "maps.png": plot_feature_maps(torch.randn(5, 6, 6)),
+            "mistakes.png": mistake_gallery(torch.randint(0, 255, (4, 1, 8, 8), dtype=torch.uint8),
+                                            torch.tensor([0, 1, 0, 1]), torch.randn(4, 2), ["x", "y"])}
+    for name, fig in figs.items():
+        save_figure(fig, tmp_path / name)
+        assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(figs)  # no temp files left
+    with pytest.raises(ValueError, match="'loss' or 'acc'"):
+        plot_history(history, "top5")
+    with pytest.raises(ValueError, match="val_loss"):
+        plot_history({"train_loss": [1.0]}, "loss")
