@@ -283,3 +283,23 @@ def test_bf16_and_channels_last_options_train():
 def test_too_little_data_for_one_batch_is_a_clear_error():
     with pytest.raises(ValueError, match="fewer than one step"):
         train(TinyNet(), synthetic(16), synthetic(8), config(epochs=1, batch_size=32))
+
+
+def test_image_folder_is_read_resized_and_split(tmp_path):
+    from PIL import Image
+
+    from cvbook.train import load_splits
+
+    for k, name in enumerate(("cat", "dog")):
+        (tmp_path / "train" / name).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (12 + i, 10), (100 * k, 7 * i, 0)).save(tmp_path / "train" / name / f"{i}.png")
+    splits = load_splits(data_dir=tmp_path, val_fraction=0.2, img_size=8)
+    assert splits["train"].classes == ("cat", "dog")
+    assert tuple(splits["train"].images.shape) == (8, 3, 8, 8)
+    assert torch.bincount(splits["val"].labels).tolist() == [1, 1]
+    assert splits["train"].images[splits["train"].labels == 1][:, 0].float().mean() == pytest.approx(100, abs=1)
+    with pytest.raises(FileNotFoundError, match="train does not exist"):
+        load_splits(data_dir=tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
+        load_splits("mnist")

@@ -74,7 +74,8 @@ def run_test(args) -> int:
     model, meta = load_trained_model(path, args.device)
     dataset = args.dataset or (None if args.data_dir else meta.get("dataset"))
     data_dir = args.data_dir or meta.get("data_dir")
-    test = load_splits(dataset, data_dir, meta.get("val_fraction", 0.1), meta["img_size"])["test"]
+    test = load_splits(dataset, data_dir, meta.get("val_fraction", 0.1), meta["img_size"],
+                       only=("test",))["test"]
     test = test.head(args.limit)
     if tuple(test.images.shape[1:]) != (meta["in_chans"], meta["img_size"], meta["img_size"]):
         raise ValueError(f"test images have shape {tuple(test.images.shape[1:])}; {path} expects "

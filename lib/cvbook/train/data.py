@@ -98,11 +98,12 @@ def read_image_folder(folder: str | os.PathLike, classes: tuple[str, ...] | None
 
 
 def load_splits(dataset: str | None = None, data_dir: str | os.PathLike | None = None,
-                val_fraction: float = 0.1, img_size: int | None = None
-                ) -> dict[str, ImageSet]:
+                val_fraction: float = 0.1, img_size: int | None = None,
+                only: tuple[str, ...] = ("train", "val", "test")) -> dict[str, ImageSet]:
     """{'train', 'val', 'test'} ImageSets for a named dataset, or for an image folder
     `data_dir` with train/ and optional val/ and test/ sub-folders. Where the dataset
-    has no validation split, `val_fraction` of train is held out (class-balanced)."""
+    has no validation split, `val_fraction` of train is held out (class-balanced).
+    `only` skips reading splits that are not needed where each is its own folder."""
     if dataset is None and data_dir is None:
         raise ValueError("give a dataset name or a data_dir")
     if dataset == "fashion-mnist":
@@ -117,7 +118,7 @@ def load_splits(dataset: str | None = None, data_dir: str | os.PathLike | None =
         root = curated_dir(data_dir)
         names = read_class_names(root)
         wnids = tuple(sorted(names))
-        splits = {s: read_image_folder(root / s, wnids, img_size) for s in ("train", "val", "test")}
+        splits = {s: read_image_folder(root / s, wnids, img_size) for s in only}
         readable = tuple(names[w] for w in wnids)
         for s in splits.values():
             s.classes = readable
