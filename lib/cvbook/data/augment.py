@@ -64,12 +64,11 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None
     gen_device = generator.device if generator is not None else "cpu"
     offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator,
                             device=gen_device).to(x.device)
-    # One gather for the whole batch: row index dy[n] + i, column index dx[n] + j.
-    rows = (offsets[0, :, None] + torch.arange(h, device=x.device))[:, None, :, None]
-    cols = (offsets[1, :, None] + torch.arange(w, device=x.device))[:, None, None, :]
-    batch = torch.arange(n, device=x.device)[:, None, None, None]
-    chans = torch.arange(c, device=x.device)[None, :, None, None]
-    return padded[batch, chans, rows, cols]
+    # Every H x W window of every padded image, as a view (no copy):
+    # windows[n, c, dy, dx] is the window whose top-left corner is (dy, dx).
+    windows = padded.unfold(2, h, 1).unfold(3, w, 1)       # N, C, 2p+1, 2p+1, H, W
+    # One indexing operation copies out window (dy[n], dx[n]) of each image n.
+    return windows[torch.arange(n, device=x.device), :, offsets[0], offsets[1]]
 
 
 def random_erasing(x: torch.Tensor, p: float = 0.5, size: int | tuple[int, int] = 8,
