@@ -4,6 +4,7 @@ table and the `cvbook models` command."""
 from __future__ import annotations
 
 import argparse
+import re
 
 import pytest
 import torch
@@ -94,7 +95,11 @@ def test_summary_rows_and_totals():
     assert stem.output_shape == (1, 64, 28, 28)  # the small variant keeps full resolution
     # multiply-adds of the 3x3 stem alone: 64 filters x 9 weights x 28 x 28 positions
     assert result.mult_adds > 64 * 9 * 28 * 28
+    # at the cut-off depth a row stands for everything inside it
+    assert sum(r.params_total for r in result.rows if r.depth == 1) == result.total_params
     text = result.table(max_depth=1)
+    layer4 = [r for r in result.rows if r.name == "layer4"][0]
+    assert re.search(r"Sequential: 1-8 +\[1, 512, 4, 4\] +" + f"{layer4.params_total:,}\n", text)
     assert "├─Conv2d: 1-1" in text and f"Total params: {result.total_params:,}" in text
     assert "BasicBlock: 2-" not in text  # deeper rows left out
 

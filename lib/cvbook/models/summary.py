@@ -27,6 +27,7 @@ class LayerRow:
     input_shape: tuple | None
     output_shape: tuple | list | None
     params: int                  # parameters owned directly by this module (not its children)
+    params_total: int = 0        # parameters of the module and everything inside it
 
 
 @dataclass
@@ -40,7 +41,8 @@ class ModelSummary:
     max_depth: int | None = field(default=None)
 
     def table(self, max_depth: int | None = None) -> str:
-        """The summary as a fixed-width text table (rows deeper than max_depth left out)."""
+        """The summary as a fixed-width text table. Rows deeper than max_depth are left out,
+        and the rows at max_depth then show the parameters of everything inside them."""
         max_depth = self.max_depth if max_depth is None else max_depth
         lines = []
         for row in self.rows:
@@ -51,7 +53,8 @@ class ModelSummary:
             else:
                 label = ("│ " * (row.depth - 1)) + ("├─" if row.depth == 1 else "└─")
                 label += f"{row.type}: {row.depth}-{row.index}"
-            lines.append((label, _shape_text(row.output_shape), f"{row.params:,}" if row.params else "--"))
+            params = row.params_total if row.depth == max_depth else row.params
+            lines.append((label, _shape_text(row.output_shape), f"{params:,}" if params else "--"))
         w0 = max(len("Layer (type:depth-idx)"), *(len(a) for a, _, _ in lines))
         w1 = max(len("Output Shape"), *(len(b) for _, b, _ in lines))
         w2 = max(len("Param #"), *(len(c) for _, _, c in lines))
@@ -107,7 +110,8 @@ def summary(model: nn.Module, input_size=(1, 3, 32, 32), max_depth: int | None =
         counters[depth] = counters.get(depth, 0) + 1
         row = LayerRow(name, type(module).__name__, depth, counters[depth],
                        _shape_of(args[0]) if args else None, None,
-                       sum(p.numel() for p in module.parameters(recurse=False)))
+                       sum(p.numel() for p in module.parameters(recurse=False)),
+                       sum(p.numel() for p in module.parameters()))
         rows.append(row)
         stack.append(row)
 
@@ -159,16 +163,16 @@ SEED003_NOTES = {
                 "the 3x3 stem has 1,728 weights instead of 9,408. Removing the max-pool and adding "
                 "dropout cost no parameters.",
     "densenet121": "Differs. cvbook keeps DenseNet-121 itself (growth rate 32, 6-12-24-16 layers, "
-                   "compression 0.5; its convolutions alone hold 6.9M) with a 3x3 conv stem. The seed's "
+                   "compression 0.5; its feature extractor alone holds 6.95M) with a 3x3 conv stem. The seed's "
                    "2.2M cannot be that network: it matches a slimmed DenseNet (the seed project's code: "
                    "6-8-12-8 layers, growth rates 20-28, compression 0.5-0.7, a three-conv stem), which "
                    "gives 2.24M.",
     "efficientnet_b0": "Differs by about 0.2M. cvbook is the paper's (and torchvision's) B0 with a 200-class "
                        "head. The seed project enlarged the depthwise kernels (3x3 to 5x5, 5x5 to 7x7), "
                        "which adds 0.19M and gives its 4.5M (4.46M).",
-    "vit_s16": "Matches: 12 encoder blocks of ViT-S (21.29M), a convolutional patch embedding (7x7 stride-4 "
-               "conv to 64 channels, BN, 3x3 stride-2 conv to 384: 0.23M instead of 0.30M for 16x16 linear "
-               "patches), 64 position embeddings (8x8 tokens, no class token, mean of the tokens) and "
+    "vit_s16": "Matches: 12 encoder blocks of ViT-S (21.29M), a convolutional patch embedding (7x7 conv to 64 "
+               "channels, BN, 3x3 stride-2 conv to 384, 8 px patches in all: 0.23M instead of 0.30M for 16x16 "
+               "linear patches), 64 position embeddings (8x8 tokens, no class token, mean of the tokens) and "
                "Linear(384, 200).",
 }
 
