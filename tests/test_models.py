@@ -162,3 +162,27 @@ def test_cvbook_command_knows_models():
 
     assert SUBCOMMANDS["models"] == "cvbook.models.cli"
     assert set(MODELS) == set(NAMES)
+
+
+def test_parameter_table_explanations_hold():
+    """The notes' arithmetic, checked with cvbook's own blocks."""
+    from torch import nn
+
+    from cvbook.models.densenet import DenseBlock, Transition
+    from cvbook.models.efficientnet import B0_STAGES, EfficientNet
+
+    # EfficientNet-B0 with the seed project's larger depthwise kernels gives its 4.5M.
+    larger = [(e, {3: 5, 5: 7}[k], s, i, o, n) for e, k, s, i, o, n in B0_STAGES]
+    assert round(count_parameters(EfficientNet(larger, num_classes=200)) / 1e6, 1) == 4.5
+    # The seed project's slimmed DenseNet (three-conv stem, 6-8-12-8 layers) gives its 2.2M.
+    stem = [nn.Conv2d(3, 32, 3, bias=False), nn.BatchNorm2d(32), nn.Conv2d(32, 48, 3, bias=False),
+            nn.BatchNorm2d(48), nn.Conv2d(48, 48, 3, bias=False), nn.BatchNorm2d(48)]
+    body = [DenseBlock(6, 48, 20), Transition(168, 84), DenseBlock(8, 84, 24), Transition(276, 166),
+            DenseBlock(12, 166, 28), Transition(502, 351), DenseBlock(8, 351, 28), nn.BatchNorm2d(575),
+            nn.Linear(575, 200)]
+    assert round(count_parameters(nn.Sequential(*stem, *body)) / 1e6, 1) == 2.2
+    # DenseNet-121's feature extractor alone is far above 2.2M.
+    features = create_model("densenet121", num_classes=200, img_size=64).features
+    assert round(count_parameters(features) / 1e6, 2) == 6.95
+    # AlexNet as published.
+    assert count_parameters(create_model("alexnet", variant="imagenet", num_classes=1000, img_size=224)) == 61_100_840
