@@ -162,6 +162,9 @@ def test_cvbook_command_knows_models():
 
     assert SUBCOMMANDS["models"] == "cvbook.models.cli"
     assert set(MODELS) == set(NAMES)
+    from cvbook.models.registry import DESCRIPTIONS
+
+    assert set(DESCRIPTIONS) == set(MODELS)
 
 
 def test_parameter_table_explanations_hold():

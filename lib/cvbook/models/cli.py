@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from .registry import MODELS, create_model, list_models
+from .registry import DESCRIPTIONS, create_model, list_models
 from .summary import summary
 
 
 def _list(args: argparse.Namespace) -> int:
     for name in list_models():
-        doc = (MODELS[name].__doc__ or "").strip().splitlines()[0]
-        print(f"{name:<16} {doc}")
+        print(f"{name:<16} {DESCRIPTIONS[name]}")
     return 0
 
 

@@ -29,6 +29,17 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "vit_s16": vit_s16,
 }
 
+# One line each for `cvbook models list`.
+DESCRIPTIONS = {
+    "tiniest": "the Tiniest: 97,530 parameters, about 94.5 % on CIFAR-10 (seed 000)",
+    "alexnet": "AlexNet (2012): deep CNN with ReLU and dropout",
+    "vgg16": "VGG-16 with BatchNorm (2014): stacked 3x3 convolutions",
+    "resnet18": "ResNet-18 (2015): residual connections",
+    "densenet121": "DenseNet-121 (2017): dense connectivity, feature reuse",
+    "efficientnet_b0": "EfficientNet-B0 (2019): MBConv blocks with squeeze-and-excitation",
+    "vit_s16": "ViT-S/16 (2020): Vision Transformer, self-attention over patches",
+}
+
 
 def list_models() -> list[str]:
     """Names accepted by `create_model`, in historical order (Tiniest first)."""
