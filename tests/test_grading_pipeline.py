@@ -31,9 +31,11 @@ def graded(request, tmp_path_factory):
     root = course.copy_course(tmp_path_factory.mktemp(name))
     course.release(root, [name])
     students = {"solution": {}, "blank": None}
+    # One wrong answer per graded part goes through nbgrader itself (all of them run
+    # in-process in test_autograder_quality.py, where a kernel start each would be too slow).
     for grade_id, wrong_answers in _mutants(name).items():
-        for label, code in wrong_answers.items():
-            students[f"mutant-{grade_id}-{label}"] = {grade_id: code}
+        label, code = next(iter(wrong_answers.items()))
+        students[f"mutant-{grade_id}-{label}"] = {grade_id: code}
     for nb_path in sorted((root / "solutions" / name).glob("*.ipynb")):
         source = nbformat.read(nb_path, as_version=4)
         released = nbformat.read(root / "exercises" / name / nb_path.name, as_version=4)
@@ -66,12 +68,10 @@ def test_blank_submission_gets_zero(graded):
     assert scores["blank"]["score"] == 0, f"{name}: an unanswered notebook scored {scores['blank']}"
 
 
-def test_every_plausible_wrong_answer_loses_points(graded):
+def test_wrong_answers_lose_points_through_nbgrader(graded):
     name, _, scores = graded
     mutants = {s: v for s, v in scores.items() if s.startswith("mutant-")}
     survivors = sorted(s for s, v in mutants.items() if v["score"] >= v["max_score"])
-    killed = len(mutants) - len(survivors)
-    print(f"\n{name}: kill rate {killed}/{len(mutants)}")
     assert mutants, f"{name}: tests/mutants has no wrong answers for this assignment"
     assert not survivors, f"{name}: wrong answers that still got full marks: {survivors}"
 

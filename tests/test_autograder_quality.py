@@ -1,0 +1,52 @@
+"""Every graded part of every assignment catches plausible wrong answers (tests/mutants/),
+the instructor solution passes every test, and the kill rate per assignment is printed."""
+
+from __future__ import annotations
+
+import importlib
+
+import nbformat
+import pytest
+
+from cvbook.grading import course, quality
+
+ASSIGNMENTS = course.assignments()
+
+
+def mutants_for(assignment: str) -> dict[str, dict[str, str]]:
+    return importlib.import_module(f"mutants.{assignment.lstrip('0123456789_')}").MUTANTS
+
+
+def solution_cells(nb_path) -> list[str]:
+    nb = nbformat.read(nb_path, as_version=4)
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_passes_every_test_in_process(assignment, repo):
+    for nb_path in sorted((repo / "solutions" / assignment).glob("*.ipynb")):
+        outcome = quality.run_inprocess(nbformat.read(nb_path, as_version=4))
+        assert outcome and all(outcome.values()), f"{nb_path.name}: failing tests {outcome}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_part_has_wrong_answers_and_catches_them(assignment, repo):
+    mutants = mutants_for(assignment)
+    results = []
+    for nb_path in sorted((repo / "solutions" / assignment).glob("*.ipynb")):
+        missing = [g for g in solution_cells(nb_path) if len(mutants.get(g, {})) < 2]
+        assert not missing, f"{assignment}: fewer than two plausible wrong answers for {missing}"
+        results += quality.kill_report(nb_path, mutants)
+    survivors = [f"{r.grade_id}:{r.label}" for r in results if not r.killed]
+    print(f"\n{assignment}: kill rate {len(results) - len(survivors)}/{len(results)}")
+    assert not survivors, f"{assignment}: wrong answers no test catches: {survivors}"
+
+
+def test_the_checker_notices_a_mutant_that_survives(repo):
+    """The quality check itself can fail: a 'mutant' equal to the solution survives."""
+    nb_path = sorted((repo / "solutions" / ASSIGNMENTS[0]).glob("*.ipynb"))[0]
+    nb = nbformat.read(nb_path, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
+    result = quality.kill_report(nb_path, {cell.metadata.nbgrader.grade_id: {"same": course.solution_code(cell)}})
+    assert result and not result[0].killed
