@@ -69,7 +69,18 @@ def bench_make_book() -> str:
     return f"`make book` (after set-up, every page executed): {statistics.median(seconds) / 60:.1f} minutes wall-clock"
 
 
-BENCHMARKS = {"loaders": bench_loaders, "make-book": bench_make_book, "make-test": bench_make_test}
+def bench_grading() -> str:
+    """Autograding throughput on the toy assignment: nbgrader sequential vs `cvbook grade --jobs N`."""
+    from cvbook.grading.toy import benchmark_grading
+
+    rows = benchmark_grading(students=8, jobs=(1, 2))
+    lines = ["| grader (8 toy submissions) | seconds per submission |", "|---|---:|"]
+    lines += [f"| {name} | {sec:.2f} |" for name, sec in rows.items()]
+    return "\n".join(lines)
+
+
+BENCHMARKS = {"loaders": bench_loaders, "make-book": bench_make_book, "make-test": bench_make_test,
+              "grading": bench_grading}
 
 
 def write_section(name: str, body: str, command: str) -> None:

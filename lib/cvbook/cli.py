@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     "infer": "cvbook.evaluate.cli",
     "plot": "cvbook.evaluate.cli",
     "compare": "cvbook.evaluate.cli",
+    "grade": "cvbook.grading.cli",
+    "dashboard": "cvbook.grading.dashboard",
 }
 
 

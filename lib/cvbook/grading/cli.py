@@ -1,0 +1,48 @@
+"""`cvbook grade ASSIGNMENT`: autograde every submission in parallel, in the sandbox,
+then write each student's feedback page and print a per-student report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from cvbook.grading import course
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("grade", help="autograde every submitted/<student>/ASSIGNMENT, in parallel",
+                              description=__doc__)
+    p.add_argument("assignment", help="assignment name, e.g. 01_tensors")
+    p.add_argument("--root", type=Path, default=course.REPO, help="course root (default: this repository)")
+    p.add_argument("--jobs", type=int, default=2, help="students graded at once (processes)")
+    p.add_argument("--timeout", type=float, default=300, help="seconds allowed per notebook")
+    p.add_argument("--cell-timeout", type=float, default=None,
+                   help="seconds per cell before it is interrupted (default: the notebook's limit)")
+    p.add_argument("--memory", type=int, default=2048, help="memory limit of a notebook's kernel, in MB")
+    p.add_argument("--student", action="append", dest="students", help="grade only this student (repeatable)")
+    p.add_argument("--no-feedback", action="store_true", help="do not write feedback/ pages")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cvbook.grading import feedback, grade
+
+    start = time.perf_counter()
+    results = grade.grade_assignment(args.assignment, args.root, jobs=args.jobs, timeout=args.timeout,
+                                     cell_timeout=args.cell_timeout, memory_mb=args.memory,
+                                     students=args.students)
+    elapsed = time.perf_counter() - start
+    if not args.no_feedback:
+        feedback.write_feedback(args.root, args.assignment, [r.student for r in results])
+    width = max([len(r.student) for r in results] + [7])
+    print(f"{'student':<{width}}  {'score':>9}  status")
+    for r in results:
+        score = "-" if r.score is None else f"{r.score:g}/{r.max_score:g}"
+        print(f"{r.student:<{width}}  {score:>9}  {r.status}")
+        for line in r.problems + [f"restored before a test: {t}" for t in r.tampering]:
+            print(f"{'':<{width}}  {'':>9}  - {line.splitlines()[0][:160] if line else ''}")
+    per = elapsed / len(results) if results else 0.0
+    print(f"{len(results)} submissions in {elapsed:.1f} s ({per:.1f} s per submission, --jobs {args.jobs}); "
+          f"report: {grade.report_path(args.root, args.assignment)}")
+    return 1 if any(r.status == "failed" for r in results) else 0

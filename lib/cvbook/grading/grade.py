@@ -1,0 +1,420 @@
+"""`cvbook grade`: autograde every submission of an assignment, in parallel, in a sandbox.
+
+Design (why it is safe to run in parallel, and why nothing is lost or counted twice):
+
+* Workers execute, the parent records. Each student is graded by a worker process
+  that runs nbgrader's autograde in a scratch course of its own (a copy of the
+  gradebook, the student's submission), with nbgrader's Execute step replaced by
+  `SandboxedExecute`: the sandbox kernel (cvbook.grading.sandbox) in an empty working
+  folder, with memory/time limits, secrets hidden, and `guard.restore()` run before every
+  test cell. A worker never touches the course's gradebook.
+* The parent, alone, writes the course gradebook: for each finished worker it runs
+  nbgrader's autograde in the course root with Execute replaced by `ReplayExecution`,
+  which takes the outputs the worker produced. nbgrader's own sanitising (restoring
+  locked test cells, de-duplicating cell ids) and SaveAutoGrades run unchanged, so a
+  score is exactly what sequential `nbgrader autograde` would record, and re-running
+  updates the same rows (force=True) instead of adding new ones.
+* Anything that stops a notebook (time limit, kernel death, memory) turns the cells that
+  did not run into errors, so they score zero: nbgrader gives full marks to a test cell
+  without an error output, including one that never ran.
+
+The per-student outcome (status, problems, tampering restored, isolation, seconds) is
+written to reports/grade/<assignment>.json in the course root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Float, Integer, List, Unicode
+
+from cvbook.grading import course, guard
+from cvbook.grading.sandbox import install_kernelspec
+
+KERNEL_NAME = "cvbook-grader"
+PROLOGUE = guard.PROLOGUE
+NOT_RUN = "NotRun"
+WORKER_OVERHEAD_S = 90  # kernel start and nbgrader bookkeeping, on top of the notebook's time limit
+
+
+def _error_output(ename: str, message: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+
+
+def _is_test(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, in the sandbox kernel, with a notebook deadline and
+    `guard.restore()` before each test cell; cells that cannot run become errors."""
+
+    workdir = Unicode(help="the kernel's working folder").tag(config=True)
+    notebook_timeout = Float(300.0, help="seconds for the whole notebook").tag(config=True)
+    report_file = Unicode(help="JSON file receiving what happened").tag(config=True)
+
+    def preprocess(self, nb, resources, km=None):
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        resources = dict(resources)
+        resources["metadata"] = dict(resources.get("metadata", {}), path=self.workdir)
+        self._check_assign_resources(resources)
+        self.kernel_name = KERNEL_NAME
+        deadline = time.monotonic() + self.notebook_timeout
+        stopped, problems, tampering = None, [], []
+        cell_timeout = self.timeout
+        with self.setup_kernel():
+            info = self.wait_for_reply(self.kc.kernel_info())
+            nb.metadata["language_info"] = info["content"]["language_info"]
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                if stopped is None and time.monotonic() >= deadline:
+                    stopped = f"the notebook's time limit ({self.notebook_timeout:.0f} s) was reached"
+                    problems.append(f"cell {index}: {stopped}")
+                if stopped is not None:
+                    cell.outputs = [_error_output(NOT_RUN, f"not run: {stopped}")]
+                    cell.execution_count = None
+                    continue
+                self.timeout = max(1, int(min(cell_timeout or 1e9, deadline - time.monotonic())))
+                original = cell.source
+                if _is_test(cell):
+                    cell.source = PROLOGUE + original
+                try:
+                    self.preprocess_cell(cell, resources, index)
+                except DeadKernelError:
+                    stopped = f"the kernel died in cell {index} (it exited, crashed or ran out of memory)"
+                    problems.append(stopped)
+                    cell.outputs.append(_error_output("DeadKernelError", stopped))
+                except CellTimeoutError:
+                    stopped = f"cell {index} ignored the interrupt after its time limit"
+                    problems.append(stopped)
+                    cell.outputs.append(_error_output("CellTimeoutError", stopped))
+                finally:
+                    cell.source = original
+                    self.timeout = cell_timeout
+                for out in cell.outputs:
+                    if out.output_type == "error" and out.ename in ("CellTimeoutError", "KeyboardInterrupt"):
+                        problems.append(f"cell {index}: interrupted at its time limit")
+                if _is_test(cell):
+                    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+                    tampering += [l[len(guard.MARKER):].strip() for l in text.splitlines()
+                                  if l.startswith(guard.MARKER)]
+        self.set_widgets_metadata()
+        if self.report_file:
+            Path(self.report_file).write_text(json.dumps({"problems": problems, "tampering": tampering}))
+        return nb, self.resources
+
+
+class ReplayExecution(NbGraderPreprocessor):
+    """Stands in for Execute in the parent: the outputs come from the worker's executed
+    notebook, cell by cell; a cell without a matching executed twin becomes an error."""
+
+    executed_dir = Unicode(help="folder of the worker's executed notebooks").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        path = Path(self.executed_dir) / f"{resources['unique_key']}.ipynb"
+        executed = nbformat.read(path, as_version=4).cells if path.is_file() else []
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            twin = executed[index] if index < len(executed) else None
+            if twin is None or twin.cell_type != "code" or twin.source != cell.source:
+                cell.outputs = [_error_output(NOT_RUN, "not run: the grader has no result for this cell")]
+                cell.execution_count = None
+                continue
+            cell.outputs, cell.execution_count = twin.outputs, twin.execution_count
+            if cell.execution_count is None and not any(o.output_type == "error" for o in cell.outputs):
+                cell.outputs = [_error_output(NOT_RUN, "not run")]
+        return nb, resources
+
+
+class DropEmptyNbgraderMetadata(NbGraderPreprocessor):
+    """After DeduplicateIds: it empties the metadata of duplicated cells, which nbgrader's
+    own CheckCellMetadata then rejects ("old metadata format"), failing the whole
+    notebook. Dropping it leaves the copies as plain cells that earn nothing."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if "nbgrader" in cell.metadata and not cell.metadata["nbgrader"]:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+def _sanitizers() -> list:
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                        OverwriteKernelspec)
+
+    return [ClearOutput, DeduplicateIds, DropEmptyNbgraderMetadata, OverwriteKernelspec, OverwriteCells,
+            CheckCellMetadata]
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+def _readable_notebooks(folder: Path) -> tuple[list[Path], list[str]]:
+    good, problems = [], []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nbformat.validate(nbformat.read(path, as_version=4))
+            good.append(path)
+        except Exception as err:  # noqa: BLE001 - any unreadable notebook is the student's problem, reported
+            problems.append(f"{path.name}: not a valid notebook ({type(err).__name__}: {str(err)[:200]})")
+    return good, problems
+
+
+def copy_submission(src: Path, dest: Path) -> list[str]:
+    """Copy a submission folder without symlinks or unreadable notebooks; say what was left out."""
+    _, problems = _readable_notebooks(src)
+    bad = {p.split(":")[0] for p in problems}
+    skipped = []
+
+    def ignore(folder, names):
+        out = {n for n in names if os.path.islink(os.path.join(folder, n))}
+        skipped.extend(f"{n}: symbolic link, not copied" for n in sorted(out))
+        if Path(folder) == src:
+            out |= bad
+        return out
+
+    shutil.copytree(src, dest, ignore=ignore, dirs_exist_ok=True)
+    return problems + skipped
+
+
+def run_worker(spec: dict) -> dict:
+    """Grade one student in a scratch course (runs in its own process)."""
+    start = time.perf_counter()
+    main_root, scratch, student, assignment = (Path(spec["root"]), Path(spec["scratch"]),
+                                               spec["student"], spec["assignment"])
+    sandbox, jupyter = Path(spec["sandbox"]), scratch / "jupyter"
+    for d in (sandbox, jupyter / "kernels", scratch / "submitted"):
+        d.mkdir(parents=True, exist_ok=True)
+    shutil.copy(spec["template_db"], scratch / "gradebook.db")
+    source = main_root / "solutions" / assignment
+    shutil.copytree(source, scratch / "solutions" / assignment, ignore=shutil.ignore_patterns("*.ipynb"),
+                    dirs_exist_ok=True)
+    problems = copy_submission(main_root / "submitted" / student / assignment,
+                               scratch / "submitted" / student / assignment)
+    # What the kernel must not see: the course's secrets and every grader scratch folder.
+    hide = [str(main_root / d) for d in ("solutions", "source", "submitted", "autograded", "feedback",
+                                         "reports", "release", "exchange")]
+    hide += [str(main_root / "gradebook.db"), str(main_root / "nbgrader_config.py"), spec["run_dir"]]
+    tmp_root = tempfile.gettempdir()
+    if not sys.prefix.startswith(tmp_root) and str(sandbox).startswith(tmp_root):
+        hide.append(tmp_root)
+    status_file = scratch / "kernel-status.json"
+    kernel_cfg = scratch / "kernel.json"
+    kernel_cfg.write_text(json.dumps({
+        "workdir": str(sandbox), "memory_mb": spec["memory_mb"], "cpu_s": int(spec["timeout"]) + 30,
+        "hide": hide, "status_file": str(status_file)}))
+    install_kernelspec(jupyter / "kernels", kernel_cfg, KERNEL_NAME)
+    os.environ["JUPYTER_PATH"] = str(jupyter)
+    # The kernel runs in the sandbox folder: give it the submission's other files, never a notebook
+    # (the one being graded holds the hidden tests once nbgrader restored them).
+    shutil.copytree(scratch / "submitted" / student / assignment, sandbox,
+                    ignore=shutil.ignore_patterns("*.ipynb", "timestamp.txt"), dirs_exist_ok=True)
+    execute_report = scratch / "execute.json"
+    config = course.course_config(main_root, scratch / "gradebook.db")
+    config.CourseDirectory.root = str(scratch)
+    config.Autograde.sanitize_preprocessors = _sanitizers()
+    config.Autograde.autograde_preprocessors = [SandboxedExecute]
+    config.OverwriteCells.add_missing_cells = True
+    config.SandboxedExecute.workdir = str(sandbox)
+    config.SandboxedExecute.notebook_timeout = float(spec["timeout"])
+    config.SandboxedExecute.timeout = int(spec["cell_timeout"])
+    config.SandboxedExecute.report_file = str(execute_report)
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    result = api.autograde(assignment, student, force=True, create=True)
+    executed = json.loads(execute_report.read_text()) if execute_report.is_file() else {}
+    kernel = json.loads(status_file.read_text()) if status_file.is_file() else {}
+    return {"student": student, "ok": bool(result["success"]),
+            "problems": problems + executed.get("problems", []),
+            "tampering": executed.get("tampering", []), "isolation": kernel.get("isolation", "unknown"),
+            "log_tail": "" if result["success"] else (result.get("error") or result.get("log") or "")[-3000:],
+            "seconds": time.perf_counter() - start}
+
+
+def _worker_entry(spec_file: str) -> int:
+    spec = json.loads(Path(spec_file).read_text())
+    out = run_worker(spec)
+    tmp = Path(spec["result"]).with_suffix(".tmp")
+    tmp.write_text(json.dumps(out))
+    os.replace(tmp, spec["result"])
+    return 0
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+@dataclass
+class StudentResult:
+    student: str
+    status: str  # graded | graded-with-problems | failed
+    score: float | None = None
+    max_score: float | None = None
+    problems: list[str] = field(default_factory=list)
+    tampering: list[str] = field(default_factory=list)
+    isolation: str = "unknown"
+    seconds: float = 0.0
+
+
+def _launch(spec: dict, hard_limit: float) -> dict:
+    spec_file = Path(spec["scratch"]).with_suffix(".spec.json")
+    spec_file.write_text(json.dumps(spec))
+    log = Path(spec["scratch"]).with_suffix(".log")
+    start = time.perf_counter()
+    with open(log, "wb") as log_fh:
+        proc = subprocess.Popen([sys.executable, "-m", "cvbook.grading.grade", "--worker", str(spec_file)],
+                                stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            proc.wait(timeout=hard_limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)  # the kernel dies with it (PR_SET_PDEATHSIG)
+            proc.wait()
+    result_file = Path(spec["result"])
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+    why = (f"grading stopped after {hard_limit:.0f} s" if proc.returncode in (-9, 137)
+           else f"the grader process failed (exit {proc.returncode})")
+    return {"student": spec["student"], "ok": False, "problems": [why], "tampering": [], "isolation": "unknown",
+            "log_tail": tail, "seconds": time.perf_counter() - start}
+
+
+def _record(api_config, run_dir: Path, assignment: str, student: str, root: Path) -> tuple[bool, str]:
+    """Write one student's scores into the course gradebook (parent process only)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    staging = run_dir / "staging"
+    dest = staging / student / assignment
+    if dest.exists():
+        shutil.rmtree(dest)
+    copy_submission(root / "submitted" / student / assignment, dest)
+    config = copy.deepcopy(api_config)
+    config.CourseDirectory.submitted_directory = str(staging)
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+                                        LimitOutput, SaveAutoGrades)
+
+    config.Autograde.autograde_preprocessors = [ReplayExecution, IgnorePattern, ClearMetadataPreprocessor,
+                                                LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                                CheckCellMetadata]
+    config.Autograde.sanitize_preprocessors = _sanitizers()
+    config.OverwriteCells.add_missing_cells = True
+    config.ReplayExecution.executed_dir = str(run_dir / "scratch" / student / "autograded" / student / assignment)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    result = api.autograde(assignment, student, force=True, create=True)
+    return bool(result["success"]), (result.get("error") or result.get("log") or "")[-2000:]
+
+
+def find_students(root: Path, assignment: str) -> list[str]:
+    submitted = root / "submitted"
+    if not submitted.is_dir():
+        raise FileNotFoundError(f"{submitted} does not exist: collect submissions into submitted/<student>/{assignment}/")
+    return sorted(d.name for d in submitted.iterdir() if (d / assignment).is_dir())
+
+
+def _check_assignment(root: Path, assignment: str) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db = root / "gradebook.db"
+    if not db.is_file():
+        raise FileNotFoundError(f"{db} does not exist: release the assignment first (`make release`)")
+    with Gradebook(f"sqlite:///{db}") as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise ValueError(f"assignment {assignment!r} is not in {db}: release it first (`make release`)") from None
+
+
+def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int = 2, timeout: float = 300,
+                     cell_timeout: float | None = None, memory_mb: int | None = 2048,
+                     students: list[str] | None = None) -> list[StudentResult]:
+    """Autograde submitted/<student>/<assignment> for every student (or `students`)."""
+    root = Path(root).resolve()
+    if jobs < 1 or timeout <= 0:
+        raise ValueError(f"jobs must be >= 1 and timeout > 0, got jobs={jobs}, timeout={timeout}")
+    _check_assignment(root, assignment)
+    students = find_students(root, assignment) if students is None else students
+    run_dir = Path(tempfile.mkdtemp(prefix="cvbook-grade-"))
+    results: dict[str, StudentResult] = {}
+    try:
+        template = run_dir / "template.db"
+        with sqlite3.connect(root / "gradebook.db") as src, sqlite3.connect(template) as dst:
+            src.backup(dst)  # a consistent copy, even if someone reads the gradebook meanwhile
+        config = course.course_config(root)
+        (run_dir / "scratch").mkdir()
+        hard_limit = timeout + WORKER_OVERHEAD_S
+        specs = []
+        for i, student in enumerate(students):
+            scratch = run_dir / "scratch" / student
+            specs.append({"root": str(root), "scratch": str(scratch), "student": student, "assignment": assignment,
+                          "sandbox": tempfile.mkdtemp(prefix=f"cvbook-sandbox-{i}-"), "run_dir": str(run_dir),
+                          "template_db": str(template), "timeout": timeout,
+                          "cell_timeout": cell_timeout or timeout, "memory_mb": memory_mb,
+                          "result": str(run_dir / f"result-{i}.json")})
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_launch, spec, hard_limit): spec for spec in specs}
+            # Results are recorded one at a time, here, as workers finish: one writer for the gradebook.
+            for future in as_completed(futures):
+                spec = futures[future]
+                out = future.result()
+                shutil.rmtree(spec["sandbox"], ignore_errors=True)
+                recorded, log = _record(config, run_dir, assignment, spec["student"], root)
+                problems = list(out["problems"])
+                if not out["ok"]:
+                    problems.append("the worker could not grade this submission: " + out["log_tail"][-500:])
+                if not recorded:
+                    problems.append("nbgrader could not record this submission: " + log[-500:])
+                status = "failed" if not recorded else ("graded-with-problems" if problems else "graded")
+                results[spec["student"]] = StudentResult(
+                    spec["student"], status, problems=problems, tampering=out["tampering"],
+                    isolation=out["isolation"], seconds=round(out["seconds"], 2))
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    final = course.scores(root, assignment)
+    for student, res in results.items():
+        if student in final:
+            res.score, res.max_score = final[student]["score"], final[student]["max_score"]
+    ordered = [results[s] for s in students]
+    write_report(root, assignment, ordered)
+    return ordered
+
+
+def report_path(root: Path | str, assignment: str) -> Path:
+    return Path(root) / "reports" / "grade" / f"{assignment}.json"
+
+
+def write_report(root: Path, assignment: str, results: list[StudentResult]) -> Path:
+    path = report_path(root, assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"assignment": assignment, "students": [asdict(r) for r in results]}, indent=1))
+    os.replace(tmp, path)
+    return path
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="cvbook grading worker (internal)")
+    parser.add_argument("--worker", required=True)
+    sys.exit(_worker_entry(parser.parse_args().worker))
