@@ -240,3 +240,13 @@ def test_channel_pruning_global_and_ignored_layers():
         prune_channels(model, x, 1.0)
     with pytest.raises(ValueError, match="ignored_layers"):
         prune_channels(model, x, 0.5, ignored_layers=[nn.Conv2d(1, 1, 1)])
+
+
+def test_channel_pruning_explains_architectures_it_cannot_follow():
+    from cvbook.compress.structured import prune_channels
+    from cvbook.models import create_model
+
+    # Tiniest gates channels by multiplying two halves of one tensor (chunk(2) -> a * b)
+    tiniest = create_model("tiniest", num_classes=10, in_chans=1, img_size=28).eval()
+    with pytest.raises(ValueError, match="ignored_layers"):
+        prune_channels(tiniest, torch.randn(2, 1, 28, 28), 0.3)

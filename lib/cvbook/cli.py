@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "infer": "cvbook.evaluate.cli",
     "plot": "cvbook.evaluate.cli",
     "compare": "cvbook.evaluate.cli",
+    "compress": "cvbook.compress.cli",
     "grade": "cvbook.grading.cli",
     "dashboard": "cvbook.grading.dashboard",
 }

@@ -74,7 +74,13 @@ def export_model(model: nn.Module, example: torch.Tensor, *, dynamic_batch: bool
     if dynamic_batch and example.shape[0] < 2:
         example = torch.cat([example, example])  # a batch of 1 would be specialised as a constant
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
-    return torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes).module()
+    # strict (TorchDynamo) tracing records which call of a module each op came from; the default
+    # non-strict export does not, and X86InductorQuantizer then merges the two calls of a reused
+    # ReLU module (as in ResNet's BasicBlock) into one pattern and fails ("more than one output node").
+    try:
+        return torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes, strict=True).module()
+    except torch._dynamo.exc.Unsupported:
+        return torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes).module()
 
 
 def _x86_quantizer(is_qat: bool = False) -> X86InductorQuantizer:
@@ -186,7 +192,7 @@ def save_quantized(quantized: torch.fx.GraphModule, path: str | os.PathLike, exa
     (no Python class needed) and compile it again for speed.
     """
     path = Path(path)
-    example = example.detach().clone()
+    example = example[:2].detach().clone()  # the program stores its example input: keep it small
     if dynamic_batch and example.shape[0] < 2:
         example = torch.cat([example, example])
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None

@@ -107,7 +107,16 @@ def prune_channels(
         ignored_layers=ignored,
         round_to=round_to,
     )
-    pruner.step()
+    try:
+        pruner.step()
+    except (IndexError, RuntimeError) as err:
+        # torch-pruning couples channels through convs, norms, adds and concatenations; channel
+        # gating that multiplies two halves of one tensor (x.chunk(2) -> a * b, as in Tiniest's
+        # blocks) is outside what its dependency graph models, and it fails mid-way.
+        raise ValueError(
+            f"torch-pruning could not prune {type(model).__name__} consistently ({type(err).__name__}: {err}); "
+            "pass the layers involved as ignored_layers, or use unstructured pruning (cvbook.compress.prune)"
+        ) from err
     macs_after, params_after = tp.utils.count_ops_and_params(target, example_inputs)
     target.train(was_training)
     return ChannelPruningResult(target, int(params_before), int(params_after), int(macs_before), int(macs_after))
