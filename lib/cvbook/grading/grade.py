@@ -2,8 +2,8 @@
 
 Design (why it is safe to run in parallel, and why nothing is lost or counted twice):
 
-* Workers execute, the parent records. Each student is graded by a worker process
-  that runs nbgrader's autograde in a scratch course of its own (a copy of the
+* Workers execute, the parent records. Each student is graded by a worker (a pool of
+  `--jobs` forked processes) that runs nbgrader's autograde in a scratch course of its own (a copy of the
   gradebook, the student's submission), with nbgrader's Execute step replaced by
   `SandboxedExecute`: the sandbox kernel (cvbook.grading.sandbox) in an empty working
   folder, with memory/time limits, secrets hidden, and `guard.restore()` run before every
@@ -24,17 +24,16 @@ written to reports/grade/<assignment>.json in the course root.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
+import multiprocessing
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -180,8 +179,12 @@ def _readable_notebooks(folder: Path) -> tuple[list[Path], list[str]]:
     return good, problems
 
 
-def copy_submission(src: Path, dest: Path) -> list[str]:
-    """Copy a submission folder without symlinks or unreadable notebooks; say what was left out."""
+def copy_submission(src: Path, dest: Path, stand_ins: Path | None = None) -> list[str]:
+    """Copy a submission folder without symlinks or unreadable notebooks; say what was left
+    out. An unreadable notebook is replaced by its blank from `stand_ins` (the released
+    exercise) when given, so that it is recorded with zero points instead of not at all."""
+    if src.is_symlink():
+        raise ValueError(f"{src} is a symbolic link, not a submission folder")
     _, problems = _readable_notebooks(src)
     bad = {p.split(":")[0] for p in problems}
     skipped = []
@@ -194,6 +197,10 @@ def copy_submission(src: Path, dest: Path) -> list[str]:
         return out
 
     shutil.copytree(src, dest, ignore=ignore, dirs_exist_ok=True)
+    for name in sorted(bad):
+        if stand_ins is not None and (stand_ins / name).is_file():
+            shutil.copy(stand_ins / name, dest / name)
+            skipped.append(f"{name}: graded as a blank notebook")
     return problems + skipped
 
 
@@ -222,7 +229,7 @@ def run_worker(spec: dict) -> dict:
     kernel_cfg = scratch / "kernel.json"
     kernel_cfg.write_text(json.dumps({
         "workdir": str(sandbox), "memory_mb": spec["memory_mb"], "cpu_s": int(spec["timeout"]) + 30,
-        "hide": hide, "status_file": str(status_file)}))
+        "hide": hide, "status_file": str(status_file), "log_file": str(scratch / "kernel.log")}))
     install_kernelspec(jupyter / "kernels", kernel_cfg, KERNEL_NAME)
     os.environ["JUPYTER_PATH"] = str(jupyter)
     # The kernel runs in the sandbox folder: give it the submission's other files, never a notebook
@@ -253,13 +260,35 @@ def run_worker(spec: dict) -> dict:
             "seconds": time.perf_counter() - start}
 
 
-def _worker_entry(spec_file: str) -> int:
-    spec = json.loads(Path(spec_file).read_text())
-    out = run_worker(spec)
-    tmp = Path(spec["result"]).with_suffix(".tmp")
-    tmp.write_text(json.dumps(out))
-    os.replace(tmp, spec["result"])
-    return 0
+class _WorkerTimeout(BaseException):
+    """Raised by SIGALRM in a worker; a BaseException so that no library swallows it."""
+
+
+def _failure(student: str, why: str, seconds: float, log: str = "") -> dict:
+    return {"student": student, "ok": False, "problems": [why], "tampering": [], "isolation": "unknown",
+            "log_tail": log, "seconds": seconds}
+
+
+def _grade_in_worker(spec: dict, hard_limit: float) -> dict:
+    """Pool task: one student, with a hard wall-clock limit (the kernel's own limits come first)."""
+    import signal
+    import traceback
+
+    def on_alarm(signum, frame):
+        raise _WorkerTimeout()
+
+    start = time.perf_counter()
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(max(1, int(hard_limit)))
+    try:
+        return run_worker(spec)
+    except _WorkerTimeout:
+        return _failure(spec["student"], f"grading stopped after {hard_limit:.0f} s", time.perf_counter() - start)
+    except Exception:  # noqa: BLE001 - reported per student; the other students go on
+        return _failure(spec["student"], "the grader failed on this submission", time.perf_counter() - start,
+                        traceback.format_exc()[-2000:])
+    finally:
+        signal.alarm(0)
 
 
 # --------------------------------------------------------------------------- the parent
@@ -277,29 +306,6 @@ class StudentResult:
     seconds: float = 0.0
 
 
-def _launch(spec: dict, hard_limit: float) -> dict:
-    spec_file = Path(spec["scratch"]).with_suffix(".spec.json")
-    spec_file.write_text(json.dumps(spec))
-    log = Path(spec["scratch"]).with_suffix(".log")
-    start = time.perf_counter()
-    with open(log, "wb") as log_fh:
-        proc = subprocess.Popen([sys.executable, "-m", "cvbook.grading.grade", "--worker", str(spec_file)],
-                                stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            proc.wait(timeout=hard_limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)  # the kernel dies with it (PR_SET_PDEATHSIG)
-            proc.wait()
-    result_file = Path(spec["result"])
-    if result_file.is_file():
-        return json.loads(result_file.read_text())
-    tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
-    why = (f"grading stopped after {hard_limit:.0f} s" if proc.returncode in (-9, 137)
-           else f"the grader process failed (exit {proc.returncode})")
-    return {"student": spec["student"], "ok": False, "problems": [why], "tampering": [], "isolation": "unknown",
-            "log_tail": tail, "seconds": time.perf_counter() - start}
-
-
 def _record(api_config, run_dir: Path, assignment: str, student: str, root: Path) -> tuple[bool, str]:
     """Write one student's scores into the course gradebook (parent process only)."""
     from nbgrader.apps import NbGraderAPI
@@ -309,7 +315,7 @@ def _record(api_config, run_dir: Path, assignment: str, student: str, root: Path
     dest = staging / student / assignment
     if dest.exists():
         shutil.rmtree(dest)
-    copy_submission(root / "submitted" / student / assignment, dest)
+    copy_submission(root / "submitted" / student / assignment, dest, root / "exercises" / assignment)
     config = copy.deepcopy(api_config)
     config.CourseDirectory.submitted_directory = str(staging)
     from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -371,16 +377,22 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
             specs.append({"root": str(root), "scratch": str(scratch), "student": student, "assignment": assignment,
                           "sandbox": tempfile.mkdtemp(prefix=f"cvbook-sandbox-{i}-"), "run_dir": str(run_dir),
                           "template_db": str(template), "timeout": timeout,
-                          "cell_timeout": cell_timeout or timeout, "memory_mb": memory_mb,
-                          "result": str(run_dir / f"result-{i}.json")})
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_launch, spec, hard_limit): spec for spec in specs}
+                          "cell_timeout": cell_timeout or timeout, "memory_mb": memory_mb})
+        # Forked workers start with nbgrader already imported (seconds of CPU each, otherwise).
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {pool.submit(_grade_in_worker, spec, hard_limit): spec for spec in specs}
             # Results are recorded one at a time, here, as workers finish: one writer for the gradebook.
             for future in as_completed(futures):
                 spec = futures[future]
-                out = future.result()
+                try:
+                    out = future.result()
+                except Exception as err:  # noqa: BLE001 - a worker process died: report, go on
+                    out = _failure(spec["student"], f"the grader process failed ({type(err).__name__})", 0.0)
                 shutil.rmtree(spec["sandbox"], ignore_errors=True)
-                recorded, log = _record(config, run_dir, assignment, spec["student"], root)
+                try:
+                    recorded, log = _record(config, run_dir, assignment, spec["student"], root)
+                except Exception as err:  # noqa: BLE001 - this student is reported, the others go on
+                    recorded, log = False, f"{type(err).__name__}: {err}"
                 problems = list(out["problems"])
                 if not out["ok"]:
                     problems.append("the worker could not grade this submission: " + out["log_tail"][-500:])
@@ -412,9 +424,3 @@ def write_report(root: Path, assignment: str, results: list[StudentResult]) -> P
     tmp.write_text(json.dumps({"assignment": assignment, "students": [asdict(r) for r in results]}, indent=1))
     os.replace(tmp, path)
     return path
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="cvbook grading worker (internal)")
-    parser.add_argument("--worker", required=True)
-    sys.exit(_worker_entry(parser.parse_args().worker))

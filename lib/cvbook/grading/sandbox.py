@@ -15,7 +15,7 @@ runs any student code it:
 * snapshots the modules that tests rely on (cvbook's checks, torch, numpy, builtins),
   so that `guard.restore()` can undo monkeypatching before each test cell.
 
-The config file is JSON: {"workdir", "memory_mb", "cpu_s", "hide": [...], "status_file"}. What isolation was achieved is written to
+The config file is JSON: {"workdir", "memory_mb", "cpu_s", "hide": [...], "status_file", "log_file"}. What isolation was achieved is written to
 status_file before any student code runs (the file is out of the kernel's reach).
 """
 
@@ -152,6 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     status = {"isolation": "none", "isolation_error": None}
     # Opened now, written once isolated: the file itself is hidden from the kernel by then.
     status_fh = open(cfg["status_file"], "w") if cfg.get("status_file") else None
+    if cfg.get("log_file"):  # the kernel's own stdout/stderr (not the notebook's outputs) go to a log
+        log_fd = os.open(cfg["log_file"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
     try:
         _enter_private_namespace()
     except OSError as err:  # no namespaces here (container policy, old kernel): limits still apply
