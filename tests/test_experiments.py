@@ -1,0 +1,65 @@
+"""cvbook.experiments: the A/B bookkeeping the training-tricks chapter relies on."""
+
+import json
+
+import pytest
+import torch
+
+from cvbook import experiments
+from cvbook.experiments import SmallCNN, Text, markdown_table, run_arm, trick_rows
+from cvbook.train import ImageSet
+
+
+def _result(arms: dict[str, list[float]]) -> dict:
+    return {"tricks": {"t": {label: {"overrides": {}, "runs": [
+        {"seed": i, "val_acc": a, "train_time_s": 1.0 + i} for i, a in enumerate(accs)]}
+        for label, accs in arms.items()}}}
+
+
+def test_trick_rows_judges_differences_against_the_seed_range():
+    result = _result({"base": [0.80, 0.82, 0.81], "big gain": [0.90, 0.91, 0.89],
+                      "tiny gain": [0.815, 0.83, 0.80], "loss": [0.70, 0.71, 0.69]})
+    rows = {r["arm"]: r for r in trick_rows(result, "t")}
+    assert rows["base"]["verdict"] == "baseline" and rows["base"]["delta"] == 0
+    assert rows["big gain"]["verdict"] == "better"
+    assert rows["big gain"]["delta"] == pytest.approx(0.09)
+    assert rows["tiny gain"]["verdict"] == "within seed noise"
+    assert rows["loss"]["verdict"] == "worse"
+    assert (rows["big gain"]["low"], rows["big gain"]["high"]) == (0.89, 0.91)
+    assert rows["base"]["train_time_s"] == 2.0  # the median of 1, 2, 3
+
+
+def test_trick_rows_names_the_tricks_it_has():
+    with pytest.raises(ValueError, match="found t"):
+        trick_rows(_result({"a": [0.5]}), "missing")
+
+
+def test_markdown_table_and_text():
+    assert markdown_table(["a", "b"], [[1, "x"]]).splitlines() == ["| a | b |", "|---|---|", "| 1 | x |"]
+    assert repr(Text("Shirt")) == "Shirt"
+
+
+def test_small_cnn_shape_and_size():
+    model = SmallCNN()
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+    assert sum(p.numel() for p in model.parameters()) < 30_000
+
+
+def test_run_arm_trains_and_returns_json_ready_history(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    data = {s: ImageSet(torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=g),
+                        torch.randint(0, 10, (n,), generator=g), tuple("abcdefghij"))
+            for s, n in (("train", 256), ("val", 64))}
+    run = run_arm(data, {"label_smoothing": 0.1, "batch_size": 64}, seed=3, epochs=2, output_dir=tmp_path)
+    assert run["history"]["epoch"] == [1, 2]
+    assert run["val_acc"] == run["history"]["val_acc"][-1]
+    json.dumps(experiments._json_part(run))  # the stored part is plain JSON
+    assert (tmp_path / "history.json").is_file()
+    # the same seed gives the same run
+    again = run_arm(data, {"label_smoothing": 0.1, "batch_size": 64}, seed=3, epochs=2)
+    assert again["history"]["train_loss"] == run["history"]["train_loss"]
+
+
+def test_main_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="n_train"):
+        experiments.main(["tricks", "--n_train", "10"])
