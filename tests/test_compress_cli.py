@@ -90,3 +90,18 @@ def test_bad_files_give_one_clear_line(tmp_path, capsys):
     junk.write_bytes(b"not a checkpoint")
     assert main(["compress", "quantize", str(junk), "-o", str(tmp_path / "x.pt2")]) == 2
     assert "junk.pth" in capsys.readouterr().err
+
+
+def test_a_saved_program_can_be_exported_and_quantized(tmp_path, capsys):
+    """A .pt2 program (what `prune --structured` writes) needs no Python class to go on."""
+    from torch import nn
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(8, 10)).eval()
+    program = tmp_path / "net.pt2"
+    batch = {0: torch.export.Dim("batch")}
+    torch.export.save(torch.export.export(net, (torch.randn(2, 1, 28, 28),), dynamic_shapes=(batch,)), program)
+    assert main(["compress", "export", str(program), "-o", str(tmp_path / "net.onnx")]) == 0
+    assert main(["compress", "quantize", str(program), *FAST, "-o", str(tmp_path / "net.int8.pt2")]) == 0
+    assert (tmp_path / "net.int8.pt2").is_file()

@@ -50,7 +50,10 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
     if dynamic_batch and example.shape[0] < 2:
         example = torch.cat([example, example])  # batch 1 would be specialised as a constant
     was_training = model.training
-    model.eval()
+    try:
+        model.eval()
+    except NotImplementedError:  # a loaded torch.export program: its mode was fixed when exported
+        was_training = None
     try:
         program = torch.onnx.export(
             model, (example,), dynamo=True, external_data=False, verbose=False,
@@ -58,7 +61,8 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
             dynamic_shapes=({0: torch.export.Dim("batch")},) if dynamic_batch else None,
         )
     finally:
-        model.train(was_training)
+        if was_training is not None:
+            model.train(was_training)
     atomic_write_bytes(path, program.model_proto.SerializeToString())
     return path
 

@@ -79,8 +79,19 @@ def export_model(model: nn.Module, example: torch.Tensor, *, dynamic_batch: bool
     # ReLU module (as in ResNet's BasicBlock) into one pattern and fails ("more than one output node").
     try:
         return torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes, strict=True).module()
-    except torch._dynamo.exc.Unsupported:
+    except Exception:  # code TorchDynamo cannot trace: non-strict export (raises its own error if it fails too)
         return torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes).module()
+
+
+def _copy_in_mode(model: nn.Module, training: bool) -> nn.Module:
+    """A copy of the model in train or eval mode (a loaded torch.export program keeps the mode
+    it was exported in: it refuses .train()/.eval())."""
+    model = copy.deepcopy(model)
+    try:
+        model.train(training)
+    except NotImplementedError:
+        pass
+    return model
 
 
 def _x86_quantizer(is_qat: bool = False) -> X86InductorQuantizer:
@@ -112,7 +123,7 @@ def quantize_static(
     if not dynamic_batch and any(b.shape[0] != batches[0].shape[0] for b in batches):
         raise ValueError("with dynamic_batch=False every calibration batch must have the same size, got "
                          f"{sorted({b.shape[0] for b in batches})}")
-    graph = export_model(copy.deepcopy(model).eval(), batches[0], dynamic_batch=dynamic_batch)
+    graph = export_model(_copy_in_mode(model, False), batches[0], dynamic_batch=dynamic_batch)
     prepared = prepare_pt2e(graph, _x86_quantizer())
     for batch in batches:
         prepared(batch)
@@ -129,7 +140,7 @@ def prepare_qat(model: nn.Module, example: torch.Tensor, *, dynamic_batch: bool 
     Use `move_exported_model_to_eval` / `move_exported_model_to_train` (torchao) to switch
     modes: `.eval()` does not work on exported graphs.
     """
-    graph = export_model(copy.deepcopy(model).train(), example, dynamic_batch=dynamic_batch)
+    graph = export_model(_copy_in_mode(model, True), example, dynamic_batch=dynamic_batch)
     prepared = prepare_qat_pt2e(graph, _x86_quantizer(is_qat=True))
     move_exported_model_to_train(prepared)
     return prepared
@@ -177,7 +188,7 @@ def quantize_dynamic(model: nn.Module) -> nn.Module:
     (transformers, large classifier heads). Replaces the deprecated
     `torch.ao.quantization.quantize_dynamic`.
     """
-    model = copy.deepcopy(model).eval()
+    model = _copy_in_mode(model, False)
     if not any(isinstance(m, nn.Linear) for m in model.modules()):
         raise ValueError("dynamic quantization converts nn.Linear layers and this model has none")
     quantize_(model, Int8DynamicActivationInt8WeightConfig())
