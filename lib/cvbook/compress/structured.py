@@ -65,6 +65,7 @@ def prune_channels(
     ignored_layers: list[nn.Module] | None = None,
     round_to: int | None = None,
     inplace: bool = False,
+    **pruner_options,
 ) -> ChannelPruningResult:
     """Remove the fraction `ratio` of output channels with the smallest weight norms.
 
@@ -77,7 +78,8 @@ def prune_channels(
       others with `ignored_layers` (e.g. a stem whose width another model expects).
     * `round_to`: keep channel counts multiples of this (8 suits SIMD kernels).
 
-    The model is copied unless `inplace`. Parameters in `ignored_layers` must belong to the
+    Other keyword arguments go to torch-pruning's BasePruner (e.g. `num_heads` and
+    `unwrapped_parameters` for attention models). The model is copied unless `inplace`. Parameters in `ignored_layers` must belong to the
     model that is pruned, so with `inplace=False` they are mapped onto the copy by name.
     """
     if not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
@@ -106,6 +108,7 @@ def prune_channels(
         max_pruning_ratio=0.9,
         ignored_layers=ignored,
         round_to=round_to,
+        **pruner_options,
     )
     try:
         pruner.step()
