@@ -18,7 +18,8 @@ STUDENTS = {
     "right": None,
     "blank": {},
     "off_by_two": {"double": "def double(x):\n    return x + 2"},  # passes double(2), fails the hidden test
-    "tripled": {"double": "def double(x):\n    return 3 * x", "total": "def total(xs):\n    return len(xs)"},
+    "tripled": {"double": "print('grading:', os.environ.get('NBGRADER_EXECUTION'))\ndef double(x):\n    return 3 * x",
+                "total": "def total(xs):\n    return len(xs)"},
 }
 
 
@@ -74,6 +75,16 @@ def test_rerun_sequentially_replaces_and_never_duplicates(graded):
     assert [r.status for r in results] == ["graded"] * len(STUDENTS)
     assert _row_counts(root) == counts
     assert course.scores(root, toy.ASSIGNMENT) == course.scores(reference, toy.ASSIGNMENT)
+
+
+def test_notebooks_know_they_are_being_graded(graded):
+    """The sandbox keeps NBGRADER_EXECUTION, which notebooks use to skip long demos."""
+    import nbformat
+
+    root, _ = graded
+    nb = nbformat.read(root / "autograded" / "tripled" / toy.ASSIGNMENT / toy.NOTEBOOK, as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "grading: autograde" in printed
 
 
 def test_report_names_every_student(graded):
