@@ -65,28 +65,36 @@ def _enter_private_namespace() -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
 
 
-def _mount_points() -> list[str]:
+# Per-mount options that a user namespace may not drop ("locked"): kept when remounting.
+_KEEP_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": 8, "noatime": 1024, "nodiratime": 2048,
+                 "relatime": 1 << 21}
+
+
+def _mount_points() -> list[tuple[str, int]]:
     points = []
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = line.split()[4].replace("\\040", " ")
+        fields = line.split()
+        point = fields[4].replace("\\040", " ")
+        flags = sum(_KEEP_OPTIONS.get(o, 0) for o in fields[5].split(","))
         if not point.startswith(("/proc", "/sys", "/dev")):
-            points.append(point)
+            points.append((point, flags))
     return points
 
 
-def isolate_filesystem(workdir: str, hide: list[str], keep: list[str]) -> None:
+def isolate_filesystem(workdir: str, hide: list[str], keep: list[str]) -> list[str]:
     """(Inside a private mount namespace.) Make the whole filesystem read-only, cover each
     path of `hide` with an empty tmpfs (or /dev/null for a file), and give back a
-    writable `workdir` and the files of `keep` (e.g. the kernel's connection file)."""
+    writable `workdir` and the files of `keep` (e.g. the kernel's connection file).
+    Returns the mount points that could not be made read-only."""
     kept = {p: Path(p).read_bytes() for p in keep if Path(p).is_file()}
     # Opened inside the new namespace: a bind source must belong to the caller's namespace.
     work_fd = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
-    for point in _mount_points():
+    writable = []
+    for point, flags in _mount_points():
         try:
-            _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+            _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
         except OSError:
-            if point == "/":
-                raise
+            writable.append(point)
     for path in hide:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
@@ -102,6 +110,7 @@ def isolate_filesystem(workdir: str, hide: list[str], keep: list[str]) -> None:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             Path(path).write_bytes(data)
     os.chdir(workdir)
+    return writable
 
 
 def namespaces_available() -> bool:
@@ -163,8 +172,10 @@ def main(argv: list[str] | None = None) -> None:
         os.chdir(workdir)
     else:
         # Past this point a failure is fatal: a half-isolated kernel must not run student code.
-        isolate_filesystem(workdir, cfg.get("hide", []), [connection_file])
+        writable = isolate_filesystem(workdir, cfg.get("hide", []), [connection_file])
         status["isolation"] = "mount-namespace"
+        if writable:
+            status["isolation"] += f" (still writable: {', '.join(writable)})"
     # Written before student code runs; with isolation on, the file is hidden from it afterwards.
     if status_fh is not None:
         status_fh.write(json.dumps(status))
