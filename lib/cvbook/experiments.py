@@ -14,6 +14,7 @@ with several seeds on the same data, so a difference smaller than that spread is
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -111,7 +112,8 @@ def _json_part(run: dict) -> dict:
 
 def _machine() -> dict:
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "torch": torch.__version__, "threads": torch.get_num_threads()}
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(), "load_average_1_5_15_min": list(os.getloadavg())}
 
 
 def run_tricks(n_train: int = 5000, n_val: int = 5000, epochs: int = 3, seeds=(0, 1, 2),
