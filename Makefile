@@ -53,8 +53,9 @@ book: setup
 	@mkdir -p _build/.home
 	$(JUPYTER_ENV) $(BIN)/jupyter-book build . -W --keep-going
 
+# Two workers, one test file each at a time: the book build runs beside the rest.
 test: setup browser
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n 2 --dist loadfile
 
 release: setup
 	$(PY) -m cvbook.grading.release
