@@ -27,7 +27,7 @@ python-env: $(SETUP_STAMP)
 $(SETUP_STAMP): lib/pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@# uv resolves from PyPI (torch 2.13.0 + torchvision 0.28.0 builds that import together) in seconds.
-	@test -x $(BIN)/uv || $(PY) -m pip install --isolated -q uv==0.13.9
+	@test -x $(BIN)/uv || $(PY) -m pip install --isolated --disable-pip-version-check -q uv==0.13.9
 	$(BIN)/uv pip install --python $(PY) -q -e "lib[course]"
 	@rm -f $(VENV)/.setup-* && touch $@
 

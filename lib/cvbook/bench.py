@@ -96,8 +96,16 @@ def bench_grading() -> str:
     return "\n".join(lines)
 
 
+def bench_compression() -> str:
+    """Pruning, int8 and ONNX Runtime on Fashion-MNIST; also writes book/results/compression/."""
+    from cvbook.compress import benchmark
+
+    result = benchmark.run()
+    return benchmark.markdown_table(result["rows"]) + "\n\n" + result["conditions"]
+
+
 BENCHMARKS = {"loaders": bench_loaders, "make-book": bench_make_book, "make-test": bench_make_test,
-              "grading": bench_grading}
+              "grading": bench_grading, "compression": bench_compression}
 
 
 def write_section(name: str, body: str, command: str) -> None:

@@ -333,6 +333,12 @@ def _record(api_config, run_dir: Path, assignment: str, student: str, root: Path
     return bool(result["success"]), (result.get("error") or result.get("log") or "")[-2000:]
 
 
+def _last_line(log: str) -> str:
+    """The gist of an nbgrader log or traceback: its last line that says something."""
+    lines = [l.strip() for l in log.splitlines() if l.strip() and not set(l.strip()) <= set("=-^~")]
+    return lines[-1][:300] if lines else "(no log)"
+
+
 def find_students(root: Path, assignment: str) -> list[str]:
     submitted = root / "submitted"
     if not submitted.is_dir():
@@ -395,9 +401,9 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
                     recorded, log = False, f"{type(err).__name__}: {err}"
                 problems = list(out["problems"])
                 if not out["ok"]:
-                    problems.append("the worker could not grade this submission: " + out["log_tail"][-500:])
+                    problems.append("the worker could not grade this submission: " + _last_line(out["log_tail"]))
                 if not recorded:
-                    problems.append("nbgrader could not record this submission: " + log[-500:])
+                    problems.append("nbgrader could not record this submission: " + _last_line(log))
                 status = "failed" if not recorded else ("graded-with-problems" if problems else "graded")
                 results[spec["student"]] = StudentResult(
                     spec["student"], status, problems=problems, tampering=out["tampering"],
