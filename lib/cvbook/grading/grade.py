@@ -370,6 +370,7 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
     students = find_students(root, assignment) if students is None else students
     run_dir = Path(tempfile.mkdtemp(prefix="cvbook-grade-"))
     results: dict[str, StudentResult] = {}
+    specs: list[dict] = []
     try:
         template = run_dir / "template.db"
         with sqlite3.connect(root / "gradebook.db") as src, sqlite3.connect(template) as dst:
@@ -377,7 +378,6 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
         config = course.course_config(root)
         (run_dir / "scratch").mkdir()
         hard_limit = timeout + WORKER_OVERHEAD_S
-        specs = []
         for i, student in enumerate(students):
             scratch = run_dir / "scratch" / student
             specs.append({"root": str(root), "scratch": str(scratch), "student": student, "assignment": assignment,
@@ -408,8 +408,10 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
                 results[spec["student"]] = StudentResult(
                     spec["student"], status, problems=problems, tampering=out["tampering"],
                     isolation=out["isolation"], seconds=round(out["seconds"], 2))
-    finally:
+    finally:  # also when interrupted: no scratch copy of a gradebook or submission is left behind
         shutil.rmtree(run_dir, ignore_errors=True)
+        for spec in specs:
+            shutil.rmtree(spec["sandbox"], ignore_errors=True)
     final = course.scores(root, assignment)
     for student, res in results.items():
         if student in final:
