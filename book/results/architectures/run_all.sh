@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The short training runs of "Seven architectures, measured" (book/03b_architectures_measured.md).
+# Every model gets the same budget: the first 1,024 Fashion-MNIST training images, one epoch,
+# batch 32, AdamW at 1e-3 with a cosine schedule, one CPU thread per run. Then each run is
+# scored on the first 2,000 test images and `cvbook compare` tabulates them.
+# Run from the repository root:  bash book/results/architectures/run_all.sh [MODEL ...]
+set -euo pipefail
+OUT=book/results/architectures
+MODELS=("${@:-tiniest alexnet vgg16 resnet18 densenet121 efficientnet_b0 vit_s16}")
+export OMP_NUM_THREADS=1
+for model in ${MODELS[@]}; do
+    cvbook train --model "$model" --limit_train 1024 --epochs 1 --batch_size 32 \
+        --optimizer adamw --lr 1e-3 --seed 0 --device cpu --no_progress --output_dir "$OUT"
+    cvbook test --model "$model" --limit 2000 --no_plot --output_dir "$OUT"
+done
+cvbook compare --output_dir "$OUT"
