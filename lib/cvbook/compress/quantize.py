@@ -172,10 +172,14 @@ def compile_int8(quantized: torch.fx.GraphModule):
     """torch.compile the converted model so it runs oneDNN int8 kernels.
 
     `dynamic=False`: dynamic-shape compilation of the int8 convolutions fails; each new
-    batch size is compiled once (tens of seconds) and then reused. `freezing` lets
-    Inductor treat the weights as constants and pre-pack them for oneDNN.
+    batch size is compiled once (tens of seconds) and then reused. Inductor's `freezing`
+    (weights treated as constants and pre-packed for oneDNN) is what turns the int8 graph
+    into int8 kernels; it is switched on globally, as PyTorch's PT2E tutorial does, because
+    passing it per call (`options={"freezing": True}`) fails in torch 2.13 (no fake kernel for
+    onednn.qconv_prepack). It only affects inference under torch.no_grad().
     """
-    return torch.compile(quantized, dynamic=False, options={"freezing": True})
+    torch._inductor.config.freezing = True
+    return torch.compile(quantized, dynamic=False)
 
 
 def quantize_dynamic(model: nn.Module) -> nn.Module:
