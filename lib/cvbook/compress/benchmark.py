@@ -1,0 +1,360 @@
+"""The measured compression table: size, CPU latency and accuracy of each way to shrink a model.
+
+    .venv/bin/python -m cvbook.compress.benchmark            # writes book/results/compression/
+    .venv/bin/python -m cvbook.bench compression             # the same, plus BENCHMARKS.md
+
+For each model (trained briefly on Fashion-MNIST here, so accuracies are those of a short
+run) it measures float32, unstructured pruning (30/50/70 %, made permanent: same file and
+speed, smaller only sparse + gzip), structured channel pruning (+ a short fine-tune), int8
+(PT2E + torch.compile), ONNX Runtime float32 and int8 (QDQ), and seed 001's pipeline
+(prune 30 %, then int8). Latencies are medians of repeated runs, measured alternately with
+the float32 model ("back to back") so that the ratio survives a shared, noisy machine; the
+load average is recorded with them. Every result file is written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import io
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cvbook.train.checkpoint import atomic_write
+
+from . import prune as pruning
+from .size import compressed_size, file_size, saved_bytes, size_on_disk, to_sparse_state_dict
+
+RESULTS_DIR = Path(__file__).resolve().parents[3] / "book" / "results" / "compression"
+VARIANTS = ("pruned", "structured", "pt2e", "onnx")
+COLUMNS = ["model", "variant", "params", "nonzero_params", "size_bytes", "size_gzip_bytes", "size_sparse_gzip_bytes",
+           "accuracy", "latency_b1_ms", "latency_b64_ms", "float_b1_ms", "float_b64_ms", "speedup_b1", "speedup_b64",
+           "size_ratio", "note"]
+
+
+def _median_ms(fn: Callable, x: torch.Tensor, reps: int) -> list[float]:
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn(x)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+@torch.no_grad()
+def back_to_back_ms(base: Callable, candidate: Callable, x: torch.Tensor, rounds: int = 5,
+                    reps: int = 5, warmup: int = 2) -> tuple[float, float]:
+    """Median latency (ms) of `base` and `candidate` on `x`, measured in alternating rounds so
+    that a burst of load on the shared machine hits both alike."""
+    for _ in range(warmup):
+        base(x)
+        candidate(x)
+    a, b = [], []
+    for _ in range(rounds):
+        a += _median_ms(base, x, reps)
+        b += _median_ms(candidate, x, reps)
+    return statistics.median(a), statistics.median(b)
+
+
+@torch.no_grad()
+def accuracy(fn: Callable, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int = 64) -> float:
+    """Top-1 accuracy of `fn` over normalised inputs, in fixed-size batches (the last one padded:
+    a compiled int8 model is specialised to one batch size)."""
+    correct = 0
+    for i in range(0, len(inputs), batch_size):
+        x = inputs[i:i + batch_size]
+        n = len(x)
+        if n < batch_size:
+            x = torch.cat([x, x[:1].expand(batch_size - n, *x.shape[1:])])
+        correct += int((fn(x)[:n].argmax(1) == labels[i:i + n]).sum())
+    return correct / len(inputs)
+
+
+def load_data(train_images: int, eval_images: int):
+    """(train ImageSet, test ImageSet, meta) from the local Fashion-MNIST files."""
+    from cvbook.data.fashion_mnist import CLASSES, load_fashion_mnist
+    from cvbook.train.data import ImageSet
+    from cvbook.train.loop import channel_stats
+
+    tr_x, tr_y = load_fashion_mnist("train")
+    te_x, te_y = load_fashion_mnist("test")
+    g = torch.Generator().manual_seed(0)
+    pick = torch.randperm(len(tr_x), generator=g)[:train_images]
+    train_set = ImageSet(tr_x[pick].unsqueeze(1).contiguous(), tr_y[pick].contiguous(), tuple(CLASSES))
+    test_set = ImageSet(te_x[:eval_images].unsqueeze(1).contiguous(), te_y[:eval_images].contiguous(), tuple(CLASSES))
+    mean, std = channel_stats(train_set.images)
+    return train_set, test_set, {"mean": mean, "std": std, "num_classes": 10}
+
+
+def train_briefly(model: nn.Module, train_set, test_set, meta: dict, epochs: int = 1, lr: float = 0.05) -> nn.Module:
+    from cvbook.train.loop import TrainConfig, train
+
+    cfg = TrainConfig(epochs=epochs, batch_size=128, lr=lr, weight_decay=5e-4, warmup_epochs=0.1,
+                      label_smoothing=0.1, progress=False, device="cpu")
+    train(model, train_set, test_set.head(256), cfg, meta=dict(meta))
+    return model.eval()
+
+
+def _file_bytes(write: Callable[[Path], object], name: str) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        write(path)
+        return file_size(path)
+
+
+def _row(model_name, variant, model_or_none, size, acc, lat, note="", **extra) -> dict:
+    b1, b64, f1, f64 = lat
+    row = {"model": model_name, "variant": variant, "size_bytes": size, "accuracy": round(acc, 4),
+           "latency_b1_ms": round(b1, 4), "latency_b64_ms": round(b64, 3), "float_b1_ms": round(f1, 4),
+           "float_b64_ms": round(f64, 3), "speedup_b1": round(f1 / b1, 3), "speedup_b64": round(f64 / b64, 3),
+           "note": note, "params": None, "nonzero_params": None, "size_gzip_bytes": None,
+           "size_sparse_gzip_bytes": None, "size_ratio": None}
+    if model_or_none is not None:
+        row["params"] = sum(p.numel() for p in model_or_none.parameters())
+        row["nonzero_params"] = pruning.count_nonzero_parameters(model_or_none)
+    row.update(extra)
+    return row
+
+
+def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int = 1, finetune_images: int = 4000,
+                    calib_batches: int = 8, rounds: int = 5, reps: int = 5, sparsities=(0.3, 0.5, 0.7),
+                    variants=VARIANTS, log=print) -> list[dict]:
+    """The variants (a subset of VARIANTS) of one model: a list of table rows (dicts with COLUMNS)."""
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown variants {sorted(unknown)}; expected some of {VARIANTS}")
+    from cvbook.models import create_model
+    from cvbook.train.loop import to_input
+
+    from . import onnx_export, quantize as q8, structured
+
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=10, in_chans=1, img_size=28)
+    t0 = time.perf_counter()
+    if epochs > 0:  # epochs=0: untrained weights (smoke tests)
+        train_briefly(model, train_set, test_set, meta, epochs=epochs)
+    log(f"{name}: trained {epochs} epoch(s) on {len(train_set)} images in {time.perf_counter() - t0:.0f} s")
+    model = model.eval()
+    inputs = to_input(test_set.images, meta, "cpu")
+    labels = test_set.labels
+    calib = [to_input(train_set.images[i * 64:(i + 1) * 64], meta, "cpu") for i in range(calib_batches)]
+    x1, x64 = inputs[:1].clone(), inputs[:64].clone()
+
+    def latencies(fn, fn64=None):
+        f1, c1 = back_to_back_ms(model, fn, x1, rounds, reps)
+        f64, c64 = back_to_back_ms(model, fn64 or fn, x64, rounds, max(2, reps // 2))
+        return c1, c64, f1, f64
+
+    rows = []
+    float_size = size_on_disk(model)
+    dense = saved_bytes(model)
+    acc_float = accuracy(model, inputs, labels)
+    rows.append(_row(name, "float32", model, float_size, acc_float, latencies(model),
+                     size_gzip_bytes=compressed_size(dense)))
+    log(f"{name}: float32 {float_size} bytes, accuracy {acc_float:.4f}")
+
+    pruned_models = {}
+    for s in (sparsities if "pruned" in variants else ()):
+        pm = pruning.prune_global(copy.deepcopy(model), s, permanent=True).eval()
+        pruned_models[s] = pm
+        data = saved_bytes(pm)
+        rows.append(_row(name, f"pruned {s:.0%} (global, permanent)", pm, len(data), accuracy(pm, inputs, labels),
+                         latencies(pm), "dense storage: same bytes, same speed",
+                         size_gzip_bytes=compressed_size(data),
+                         size_sparse_gzip_bytes=compressed_size(saved_bytes(to_sparse_state_dict(pm)))))
+        log(f"{name}: pruned {s:.0%} done")
+
+    # structured: remove half the output channels, then a short fine-tune
+    try:
+        if "structured" not in variants:
+            raise LookupError
+        slim = structured.prune_channels(model, x64, ratio=0.5).model
+        ft_set = train_set.head(finetune_images)
+        train_briefly(slim, ft_set, test_set, meta, epochs=1, lr=0.02)
+        slim.eval()
+        rows.append(_row(name, "structured 50 % channels + 1 short fine-tune", slim, size_on_disk(slim),
+                         accuracy(slim, inputs, labels), latencies(slim),
+                         f"fine-tuned on {len(ft_set)} images"))
+    except LookupError:
+        pass
+    except ValueError as err:
+        rows.append({**_row(name, "structured 50 % channels", None, 0, float("nan"), (1, 1, 1, 1)),
+                     "size_bytes": None, "accuracy": None, "latency_b1_ms": None, "latency_b64_ms": None,
+                     "float_b1_ms": None, "float_b64_ms": None, "speedup_b1": None, "speedup_b64": None,
+                     "note": f"not applicable: {str(err).split(';')[0][:160]}"})
+    log(f"{name}: structured done")
+
+    # int8 PT2E (+ torch.compile, one compile per batch size)
+    def int8_row(float_model, variant, note):
+        # one int8 program per batch size: the int8 convolutions compile only with static shapes
+        try:
+            q64 = q8.quantize_static(float_model, calib, num_batches=calib_batches, dynamic_batch=False)
+            singles = [b[i:i + 1] for b in calib for i in range(len(b))]
+            q1 = q8.quantize_static(float_model, singles, num_batches=64, dynamic_batch=False)
+            size = _file_bytes(lambda p: q8.save_quantized(q64, p, x64, dynamic_batch=False), "int8.pt2")
+            c1, c64 = q8.compile_int8(q1), q8.compile_int8(q64)
+            acc = accuracy(c64, inputs, labels)
+            return _row(name, variant, None, size, acc, latencies(c1, c64), note,
+                        size_gzip_bytes=compressed_size(saved_bytes(q64.state_dict())))
+        except Exception as err:  # noqa: BLE001 - record why this variant has no figures, keep the rest
+            log(f"{name}: {variant} failed: {type(err).__name__}: {str(err)[:300]}")
+            return {**{c: None for c in COLUMNS}, "model": name, "variant": variant,
+                    "note": f"failed here: {type(err).__name__}: {str(err).splitlines()[0][:150]}"}
+
+    if "pt2e" in variants:
+        rows.append(int8_row(model, "int8 PT2E + torch.compile", "X86InductorQuantizer, saved .pt2 program"))
+    log(f"{name}: int8 PT2E done")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp) if "onnx" in variants else None
+        threads = torch.get_num_threads()
+
+        def onnx_rows(float_model, tag):
+            fp = onnx_export.export_onnx(float_model, x64, tmp / f"{tag}.onnx")
+            ip = onnx_export.quantize_onnx(fp, tmp / f"{tag}_int8.onnx", calib, num_batches=calib_batches)
+            out = []
+            for path, kind in ((fp, "float32"), (ip, "int8 QDQ")):
+                om = onnx_export.OnnxModel(path, threads=threads)
+                data = path.read_bytes()
+                out.append((kind, om, file_size(path), compressed_size(data)))
+            return out
+
+        for kind, om, size, gz in (onnx_rows(model, "model") if tmp else []):
+            rows.append(_row(name, f"ONNX Runtime {kind}", None, size, accuracy(om, inputs, labels),
+                             latencies(om), size_gzip_bytes=gz))
+        log(f"{name}: ONNX done")
+        # seed 001's pipeline: train, prune 30 % of the smallest weights, int8
+        pm = pruned_models.get(0.3) or pruning.prune_global(copy.deepcopy(model), 0.3).eval()
+        if tmp:
+            kind, om, size, gz = onnx_rows(pm, "pruned30")[1]
+            rows.append(_row(name, "seed 001: pruned 30 % + int8 (ONNX Runtime QDQ)", pm, size,
+                             accuracy(om, inputs, labels), latencies(om), "the seed's pipeline",
+                             size_gzip_bytes=gz))
+    if "pt2e" in variants:
+        rows.append(int8_row(pm, "pruned 30 % + int8 PT2E + torch.compile", "seed 001's pipeline in PyTorch"))
+    log(f"{name}: pruned+int8 done")
+
+    for row in rows:
+        if row["size_bytes"]:
+            row["size_ratio"] = round(float_size / row["size_bytes"], 3)
+    return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    def mb(v):
+        return "" if v is None else f"{v / 1e6:.3f}"
+
+    def num(v, fmt):
+        return "" if v is None else format(v, fmt)
+
+    lines = ["| model | variant | size MB | x smaller | gzip MB | sparse+gzip MB | accuracy % | "
+             "batch 1 ms | x float | batch 64 ms | x float |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        acc = "" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}"
+        lines.append(f"| {r['model']} | {r['variant']} | {mb(r['size_bytes'])} | {num(r['size_ratio'], '.2f')} | "
+                     f"{mb(r['size_gzip_bytes'])} | {mb(r['size_sparse_gzip_bytes'])} | {acc} | "
+                     f"{num(r['latency_b1_ms'], '.3f')} | {num(r['speedup_b1'], '.2f')} | "
+                     f"{num(r['latency_b64_ms'], '.2f')} | {num(r['speedup_b64'], '.2f')} |")
+    return "\n".join(lines)
+
+
+def write_results(result: dict, out_dir: str | os.PathLike = RESULTS_DIR) -> Path:
+    """compression.json, compression.csv and compression.md, each written atomically."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(out_dir / "compression.json", lambda f: f.write(json.dumps(result, indent=1).encode()))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(result["rows"])
+    atomic_write(out_dir / "compression.csv", lambda f: f.write(buf.getvalue().encode()))
+    md = f"{markdown_table(result['rows'])}\n\n{result['conditions']}\n"
+    atomic_write(out_dir / "compression.md", lambda f: f.write(md.encode()))
+    return out_dir
+
+
+def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_images: int = 2000, epochs: int = 1,
+        threads: int = 2, rounds: int = 5, reps: int = 5, finetune_images: int = 4000, variants=VARIANTS,
+        out_dir: str | os.PathLike | None = RESULTS_DIR, append: bool = False, log=print) -> dict:
+    """Benchmark every model; write the results (unless out_dir is None) and return them.
+    With `append`, rows of other models already stored in out_dir are kept."""
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown variants {sorted(unknown)}; expected some of {VARIANTS}")
+    torch.set_num_threads(threads)
+    train_set, test_set, meta = load_data(train_images, eval_images)
+    load_before = os.getloadavg()
+    rows = []
+    for name in models:
+        rows += benchmark_model(name, train_set, test_set, meta, epochs=epochs, rounds=rounds, reps=reps,
+                                finetune_images=finetune_images, variants=variants, log=log)
+    load_after = os.getloadavg()
+    conditions = (f"Fashion-MNIST: each model trained {epochs} epoch(s) on {len(train_set)} training images "
+                  f"(a short run: accuracies are below a full training's), accuracy on the first "
+                  f"{len(test_set)} test images. torch threads: {threads}; latency = median of {rounds}x{reps} "
+                  f"runs alternated with the float32 model (ratios are back to back). Load average (1 min) "
+                  f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores.")
+    result = {"rows": rows, "conditions": conditions, "models": list(models), "threads": threads, "train_images": len(train_set),
+              "eval_images": len(test_set), "epochs": epochs, "load_average_before": load_before,
+              "load_average_after": load_after, "cpu_count": os.cpu_count(), "torch": torch.__version__}
+    if out_dir is not None:
+        if append and (Path(out_dir) / "compression.json").is_file():
+            result = merge_results(json.loads((Path(out_dir) / "compression.json").read_text()), result)
+        write_results(result, out_dir)
+    return result
+
+
+def merge_results(old: dict, new: dict) -> dict:
+    """`new`'s rows replace `old`'s rows of the same models; the conditions of both are kept."""
+    models = {r["model"] for r in new["rows"]}
+    rows = [r for r in old["rows"] if r["model"] not in models] + new["rows"]
+    old_runs = old.get("runs") or [{**{k: v for k, v in old.items() if k != "rows"},
+                                    "models": old.get("models") or sorted({r["model"] for r in old["rows"]})}]
+    # an earlier run's conditions stay for the models of it whose rows are kept
+    kept = [{**c, "models": [m for m in c["models"] if m not in models]} for c in old_runs]
+    kept = [c for c in kept if c["models"]]
+    runs = kept + [{**{k: v for k, v in new.items() if k not in ("rows", "runs")}, "models": sorted(models)}]
+    conditions = "\n\n".join(f"{', '.join(r['models'])}: {r['conditions']}" for r in runs)
+    return {**new, "rows": rows, "runs": runs, "conditions": conditions,
+            "models": list(dict.fromkeys(r["model"] for r in rows))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["tiniest", "resnet18"])
+    parser.add_argument("--train_images", type=int, default=20000)
+    parser.add_argument("--eval_images", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating latency rounds")
+    parser.add_argument("--reps", type=int, default=5, help="runs per round")
+    parser.add_argument("--finetune_images", type=int, default=4000)
+    parser.add_argument("--out_dir", default=str(RESULTS_DIR))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
+                        help="which compressed variants to measure (float32 always)")
+    parser.add_argument("--append", action="store_true", help="keep stored rows of the other models")
+    args = parser.parse_args(argv)
+    result = run(args.models, train_images=args.train_images, eval_images=args.eval_images, epochs=args.epochs,
+                 threads=args.threads, rounds=args.rounds, reps=args.reps,
+                 finetune_images=args.finetune_images, out_dir=args.out_dir, append=args.append,
+                 variants=tuple(args.variants),
+                 log=lambda *a: print(*a, flush=True))
+    print(markdown_table(result["rows"]))
+    print(result["conditions"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

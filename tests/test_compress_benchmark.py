@@ -1,0 +1,68 @@
+"""Smoke test of the compression table runner on a small untrained model and a few images
+(unstructured pruning only: ONNX export and the int8 PT2E compile take minutes on a busy 2-core machine;
+those are tested in the cvbook.compress tests)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from cvbook.compress import benchmark
+
+
+def test_accuracy_pads_the_last_batch_and_counts_only_real_images():
+    calls = []
+
+    def model(x):
+        calls.append(len(x))
+        return torch.nn.functional.one_hot(torch.zeros(len(x), dtype=torch.long), 3).float()
+
+    labels = torch.tensor([0, 1, 0, 0, 2])
+    assert benchmark.accuracy(model, torch.zeros(5, 1, 2, 2), labels, batch_size=2) == pytest.approx(3 / 5)
+    assert calls == [2, 2, 2]  # every call at the compiled batch size
+
+
+def test_back_to_back_measures_both_models():
+    slow = nn.Sequential(*[nn.Linear(64, 64) for _ in range(20)])
+    fast = nn.Linear(64, 64)
+    base_ms, cand_ms = benchmark.back_to_back_ms(slow, fast, torch.randn(8, 64), rounds=2, reps=3)
+    assert base_ms > 0 and cand_ms > 0
+
+
+def test_run_writes_a_consistent_table(tmp_path):
+    result = benchmark.run(["tiniest"], train_images=512, eval_images=64, epochs=0, rounds=1, reps=1,
+                           variants=("pruned",), out_dir=tmp_path, log=lambda *_: None)
+    rows = {r["variant"]: r for r in result["rows"]}
+    dense = rows["float32"]
+    pruned = rows["pruned 70% (global, permanent)"]
+    # pruning with dense storage: the same bytes; what shrinks is the compressed sparse file
+    assert abs(pruned["size_bytes"] - dense["size_bytes"]) < 0.01 * dense["size_bytes"]
+    assert pruned["size_sparse_gzip_bytes"] < 0.6 * dense["size_bytes"]
+    assert pruned["nonzero_params"] < 0.4 * pruned["params"]
+    assert list(rows) == ["float32", "pruned 30% (global, permanent)", "pruned 50% (global, permanent)",
+                          "pruned 70% (global, permanent)"]
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in result["rows"])
+    stored = json.loads((tmp_path / "compression.json").read_text())
+    assert [r["variant"] for r in stored["rows"]] == [r["variant"] for r in result["rows"]]
+    with open(tmp_path / "compression.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(result["rows"])
+    assert "load average" in (tmp_path / "compression.md").read_text().lower()
+
+
+def test_unknown_variant_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown variants"):
+        benchmark.run(["tiniest"], train_images=64, eval_images=64, variants=("magic",), out_dir=tmp_path)
+
+
+def test_merge_replaces_the_rerun_model_and_keeps_the_others():
+    old = {"rows": [{"model": "a", "variant": "float32"}, {"model": "b", "variant": "float32"}],
+           "conditions": "first run"}
+    new = {"rows": [{"model": "b", "variant": "int8"}], "conditions": "second run", "models": ["b"]}
+    merged = benchmark.merge_results(old, new)
+    assert [(r["model"], r["variant"]) for r in merged["rows"]] == [("a", "float32"), ("b", "int8")]
+    assert "first run" in merged["conditions"] and "second run" in merged["conditions"]
+    assert all("rows" not in run for run in merged["runs"])
