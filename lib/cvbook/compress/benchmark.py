@@ -257,14 +257,15 @@ def markdown_table(rows: list[dict]) -> str:
         return "" if v is None else format(v, fmt)
 
     lines = ["| model | variant | size MB | x smaller | gzip MB | sparse+gzip MB | accuracy % | "
-             "batch 1 ms | x float | batch 64 ms | x float |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "batch 1 ms | x float | batch 64 ms | x float | note |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         acc = "" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}"
         lines.append(f"| {r['model']} | {r['variant']} | {mb(r['size_bytes'])} | {num(r['size_ratio'], '.2f')} | "
                      f"{mb(r['size_gzip_bytes'])} | {mb(r['size_sparse_gzip_bytes'])} | {acc} | "
                      f"{num(r['latency_b1_ms'], '.3f')} | {num(r['speedup_b1'], '.2f')} | "
-                     f"{num(r['latency_b64_ms'], '.2f')} | {num(r['speedup_b64'], '.2f')} |")
+                     f"{num(r['latency_b64_ms'], '.2f')} | {num(r['speedup_b64'], '.2f')} | "
+                     f"{(r.get('note') or '').replace('|', '/')} |")
     return "\n".join(lines)
 
 
