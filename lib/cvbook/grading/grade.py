@@ -204,6 +204,37 @@ def copy_submission(src: Path, dest: Path, stand_ins: Path | None = None) -> lis
     return problems + skipped
 
 
+def _inside(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
+
+
+def hidden_temp_paths(tmp_root: str) -> list[str]:
+    """What of the temp folder the kernel must not see: all of it, except the paths it
+    needs to run (the Python environment, every sys.path entry and cvbook itself, e.g. an
+    editable install in a clone under /tmp). Siblings on the way to those are hidden one by one."""
+    root = Path(tmp_root).resolve()
+    import cvbook  # an editable install is found through an import hook, not sys.path
+
+    needed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path,
+                                          Path(cvbook.__file__).parent) if p}
+    needed = {p for p in needed if _inside(p, root)}
+    if not needed:
+        return [str(root)]
+    hidden: list[str] = []
+
+    def walk(folder: Path) -> None:
+        for entry in sorted(folder.iterdir()):
+            entry = entry.resolve() if entry.is_symlink() else entry
+            if any(_inside(n, entry) for n in needed):
+                if entry not in needed and entry.is_dir():
+                    walk(entry)
+            else:
+                hidden.append(str(entry))
+
+    walk(root)
+    return hidden
+
+
 def run_worker(spec: dict) -> dict:
     """Grade one student in a scratch course (runs in its own process)."""
     start = time.perf_counter()
@@ -222,9 +253,7 @@ def run_worker(spec: dict) -> dict:
     hide = [str(main_root / d) for d in ("solutions", "source", "submitted", "autograded", "feedback",
                                          "reports", "release", "exchange")]
     hide += [str(main_root / "gradebook.db"), str(main_root / "nbgrader_config.py"), spec["run_dir"]]
-    tmp_root = tempfile.gettempdir()
-    if not sys.prefix.startswith(tmp_root) and str(sandbox).startswith(tmp_root):
-        hide.append(tmp_root)
+    hide += hidden_temp_paths(tempfile.gettempdir())
     status_file = scratch / "kernel-status.json"
     kernel_cfg = scratch / "kernel.json"
     kernel_cfg.write_text(json.dumps({

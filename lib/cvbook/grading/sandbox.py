@@ -100,6 +100,8 @@ def isolate_filesystem(workdir: str, hide: list[str], keep: list[str]) -> list[s
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
         elif os.path.isfile(path):
             _mount("/dev/null", path, None, MS_BIND)
+            # Read-only too: writes to a hidden file must fail, not vanish into /dev/null.
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
     # The working folder may have been covered by a hidden parent: bind it back, writable.
     os.makedirs(workdir, exist_ok=True)
     _mount(f"/proc/self/fd/{work_fd}", workdir, None, MS_BIND)
