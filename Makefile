@@ -65,10 +65,15 @@ bench: setup
 
 # Re-vendor the JavaScript that renders ipywidgets in the built book (see book/_static/vendor/README.md).
 vendor-widgets:
-	d=$$(mktemp -d) && cd $$d && npm pack -q @jupyter-widgets/html-manager@1.0.15 requirejs@2.3.8 >/dev/null && \
+	d=$$(mktemp -d) && cd $$d && npm pack -q @jupyter-widgets/html-manager@1.0.15 requirejs@2.3.8 mathjax@3.2.2 >/dev/null && \
 	for f in *.tgz; do mkdir $${f%.tgz} && tar xzf $$f -C $${f%.tgz}; done && \
 	cp requirejs-*/package/require.js jupyter-widgets-html-manager-*/package/dist/embed-amd.js \
-	   jupyter-widgets-html-manager-*/package/dist/*.woff* jupyter-widgets-html-manager-*/package/dist/*.ttf $(CURDIR)/book/_static/vendor/
+	   $(CURDIR)/book/_static/vendor/ && \
+	cp jupyter-widgets-html-manager-*/package/dist/*.woff* jupyter-widgets-html-manager-*/package/dist/*.ttf \
+	   "$(CURDIR)/book/_static/vendor/widget-fonts/book/@jupyter-widgets/html-manager/dist/" && \
+	mkdir -p $(CURDIR)/book/_static/vendor/mathjax/es5/output/chtml/fonts && \
+	cp mathjax-*/package/es5/tex-mml-chtml.js $(CURDIR)/book/_static/vendor/mathjax/es5/ && \
+	cp -r mathjax-*/package/es5/output/chtml/fonts/woff-v2 $(CURDIR)/book/_static/vendor/mathjax/es5/output/chtml/fonts/
 
 clean:
 	rm -rf _build
