@@ -18,7 +18,6 @@ for var, sub in {"JUPYTER_CONFIG_DIR": ".jupyter", "JUPYTER_RUNTIME_DIR": ".jupy
     os.environ[var] = str(_home / sub)
     (_home / sub).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ def built_book(repo, tmp_path_factory) -> Path:
     """Build the whole book once, executing every page, into a temporary folder."""
     out = tmp_path_factory.mktemp("book")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("MPLBACKEND", None)  # a non-inline backend in the kernels would drop every figure
     proc = subprocess.run([Path(sys.executable).parent / "jupyter-book", "build", str(repo),
                            "--path-output", str(out), "-W", "--keep-going"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=1500)
