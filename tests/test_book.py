@@ -13,6 +13,8 @@ import yaml
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
+# Prose-only pages; every other chapter must show at least one figure.
+PAGES_WITHOUT_FIGURES = {"book/intro", "book/running_the_course"}
 
 
 def toc_pages(repo: Path) -> list[str]:
@@ -76,7 +78,7 @@ def test_pages_render_in_chromium_with_their_figures(built_book, repo, browser, 
         images = page.eval_on_selector_all(
             "main img", "imgs => imgs.map(i => [i.src, i.complete && i.naturalWidth > 0])")
         broken = [src for src, ok in images if not ok]
-        if page_name != toc_pages(repo)[0]:
+        if page_name not in PAGES_WITHOUT_FIGURES:
             assert images, f"{page_name}: a chapter page without a single figure"
         assert not broken, f"{page_name}: images that did not load: {broken}"
         local_failures = [u for u in failed if u.startswith("file:")]
