@@ -61,15 +61,21 @@ def assert_same_state(a: dict, b: dict):
 # ---------------------------------------------------------------- schedules
 
 
+def lr_trace(opt, sched, steps: int) -> list[float]:
+    """The learning rate in force at each of `steps` optimiser steps."""
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
 def test_warmup_then_cosine_lr_values_at_chosen_steps():
     opt = build_optimizer(nn.Linear(2, 2), "sgd", lr=0.1)
     sched = build_scheduler(opt, "cosine", total_steps=110, warmup_steps=10,
                             warmup_start_lr=0.001, min_lr=0.002)
-    lrs = []
-    for _ in range(111):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
+    lrs = lr_trace(opt, sched, 111)
     assert lrs[0] == pytest.approx(0.001)                       # warm-up starts at start LR
     assert lrs[5] == pytest.approx(0.001 + 0.099 / 2)           # straight line
     assert lrs[10] == pytest.approx(0.1)                        # peak at end of warm-up
@@ -86,11 +92,7 @@ def test_no_schedule_is_constant_after_warmup_and_onecycle_peaks_at_lr():
     opt = build_optimizer(nn.Linear(2, 2), "adamw", lr=0.02)
     sched = build_scheduler(opt, "onecycle", total_steps=100, warmup_steps=20,
                             warmup_start_lr=0.002, min_lr=0.0002)
-    lrs = []
-    for _ in range(100):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
+    lrs = lr_trace(opt, sched, 100)
     assert lrs[0] == pytest.approx(0.002)
     assert max(lrs) == pytest.approx(0.02) and lrs.index(max(lrs)) in (19, 20)
     assert lrs[-1] == pytest.approx(0.0002, rel=0.05)
