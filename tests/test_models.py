@@ -14,12 +14,13 @@ from cvbook.models import (MODELS, SEED003_PARAMS, count_parameters, create_mode
 from cvbook.models import cli as models_cli
 
 SETTINGS = {"fashion-mnist": (1, 28, 10), "cifar10": (3, 32, 10), "tiny-imagenet": (3, 64, 200)}
-NAMES = ["tiniest", "alexnet", "vgg16", "resnet18", "densenet121", "efficientnet_b0", "vit_s16"]
+NAMES = ["tiniest", "alexnet", "vgg16", "resnet18", "densenet121", "efficientnet_b0", "vit_s16", "tiny_resnet"]
+COURSE_OWN = {"tiniest", "tiny_resnet"}  # not in seed 003's table
 
 
 def test_list_models_names_every_architecture():
     assert list_models() == NAMES
-    assert set(SEED003_PARAMS) == set(NAMES) - {"tiniest"}
+    assert set(SEED003_PARAMS) == set(NAMES) - COURSE_OWN
 
 
 @pytest.mark.parametrize("setting", SETTINGS)
@@ -69,10 +70,22 @@ def test_impossible_inputs_get_a_clear_value_error(name, kwargs, message):
 def test_smallest_accepted_sizes_really_work():
     """The minimum sizes in the error messages are not over-cautious guesses."""
     for name, size in [("alexnet", 15), ("vgg16", 16), ("resnet18", 8), ("densenet121", 8),
-                       ("efficientnet_b0", 16), ("tiniest", 8), ("vit_s16", 4)]:
+                       ("efficientnet_b0", 16), ("tiniest", 8), ("vit_s16", 4), ("tiny_resnet", 8)]:
         model = create_model(name, img_size=size).eval()
         with torch.no_grad():
             assert model(torch.randn(1, 3, size, size)).shape == (1, 10), name
+
+
+def test_tiny_resnet_is_the_headline_models_size_and_has_no_imagenet_variant():
+    model = create_model("tiny_resnet", num_classes=10, in_chans=1, img_size=28)
+    assert count_parameters(model) == 96_314  # under the Tiniest's 100K budget
+    # stages of 16, 32 and 64 channels at 28, 14 and 7 pixels
+    widths = [stage[0].conv1.out_channels for stage in model.stages]
+    assert widths == [16, 32, 64]
+    with pytest.raises(ValueError, match="no 'imagenet' variant"):
+        create_model("tiny_resnet", variant="imagenet")
+    with pytest.raises(ValueError, match="one entry per stage"):
+        create_model("tiny_resnet", widths=(16, 32), blocks=(1, 1, 1))
 
 
 def test_imagenet_variant_is_the_original_network():
@@ -122,7 +135,7 @@ def test_summary_restores_training_mode_and_reports_bad_input():
 
 def test_parameter_table_cvbook_column_is_the_models_count():
     rows = parameter_table(img_size=64, num_classes=200)
-    assert [r["name"] for r in rows] == NAMES[1:]
+    assert [r["name"] for r in rows] == [n for n in NAMES if n not in COURSE_OWN]
     for row in rows:
         model = create_model(row["name"], num_classes=200, in_chans=3, img_size=64)
         assert row["cvbook"] == count_parameters(model), row["name"]

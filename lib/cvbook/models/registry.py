@@ -16,6 +16,7 @@ from .densenet import densenet121
 from .efficientnet import efficientnet_b0
 from .resnet import resnet18
 from .tiniest import tiniest
+from .tiny_resnet import tiny_resnet
 from .vgg import vgg16
 from .vit import vit_s16
 
@@ -27,6 +28,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "densenet121": densenet121,
     "efficientnet_b0": efficientnet_b0,
     "vit_s16": vit_s16,
+    "tiny_resnet": tiny_resnet,
 }
 
 # One line each for `cvbook models list`.
@@ -38,6 +40,7 @@ DESCRIPTIONS = {
     "densenet121": "DenseNet-121 (2017): dense connectivity, feature reuse",
     "efficientnet_b0": "EfficientNet-B0 (2019): MBConv blocks with squeeze-and-excitation",
     "vit_s16": "ViT-S/16 (2020): Vision Transformer, self-attention over patches",
+    "tiny_resnet": "TinyResNet: the course's 96K-parameter headline model for Fashion-MNIST on a CPU",
 }
 
 
