@@ -305,3 +305,55 @@ def test_image_folder_is_read_resized_and_split(tmp_path):
         load_splits(data_dir=tmp_path / "nowhere")
     with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
         load_splits("mnist")
+
+
+def test_track_test_records_test_accuracy_without_changing_the_run():
+    data, val, test = synthetic(128), synthetic(64, seed=1), synthetic(96, seed=2)
+    torch.manual_seed(0)
+    plain = train(TinyNet(), data, val, config(epochs=2, ema=0.0))
+    torch.manual_seed(0)
+    net = TinyNet()
+    tracked = train(net, data, val, config(epochs=2, ema=0.0), test_set=test)
+    assert tracked["train_loss"] == plain["train_loss"] and tracked["val_acc"] == plain["val_acc"]
+    assert len(tracked["test_acc"]) == 2 and "test_acc" not in plain
+    # the last entry is the final weights' accuracy on the test set, not on validation
+    from cvbook.train.loop import channel_stats, predict
+
+    mean, std = channel_stats(data.images)
+    logits = predict(net, test.images, {"mean": mean, "std": std})
+    assert tracked["test_acc"][-1] == (logits.argmax(1) == test.labels).sum().item() / len(test)
+
+
+def test_random_erasing_option_blanks_a_square_per_image():
+    from cvbook.train.loop import augment
+
+    x = torch.full((64, 1, 8, 8), 200, dtype=torch.uint8)
+    out = augment(x, config(crop_padding=0, flip=False, random_erasing=1.0, erasing_size=3))
+    zeros = (out == 0).flatten(1).sum(1)
+    assert (zeros == 9).all()  # exactly one 3x3 square per image
+    kept = augment(x, config(crop_padding=0, flip=False, random_erasing=0.0))
+    assert torch.equal(kept, x)
+
+
+def test_time_to_accuracy_reads_the_first_epoch_over_each_threshold():
+    from cvbook.train.headline import time_to_accuracy
+
+    history = {"test_acc": [0.85, 0.91, 0.925, 0.93, 0.929], "epoch_time_s": [60, 60, 30, 30, 30]}
+    reached = time_to_accuracy(history, (0.90, 0.92, 0.93, 0.94))
+    assert reached[0.90] == (2, 2.0)
+    assert reached[0.92] == (3, 2.5)
+    assert reached[0.93] == (4, 3.0)
+    assert reached[0.94] is None
+    with pytest.raises(ValueError, match="--track_test"):
+        time_to_accuracy({"epoch_time_s": [1.0]})
+
+
+def test_cutmix_at_a_given_centre_pastes_there_and_refuses_outside_points():
+    images = torch.zeros(2, 1, 8, 8)
+    images[1] = 1.0
+    targets = torch.eye(2)
+    mixed, _, lam = cutmix(images, targets, 0.75, torch.tensor([1, 0]), center=(6, 2))
+    # a 4x4 box (1 - 0.75 of the area) centred at row 6, column 2: rows 4-7, columns 0-3
+    assert torch.equal(mixed[0, 0, 4:8, 0:4], torch.ones(4, 4)) and mixed[0].sum() == 16 and lam == 0.75
+    with pytest.raises(ValueError, match="outside the 8x8 image"):
+        cutmix(images, targets, 0.5, torch.tensor([1, 0]), center=(8, 0))

@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--grad_clip", type=float, default=0.0, help="max gradient norm (0 = off)")
     p.add_argument("--crop_padding", type=int, default=2, help="random crop +-pixels (0 = off)")
     p.add_argument("--no_flip", dest="flip", action="store_false", help="no horizontal flips")
+    p.add_argument("--random_erasing", type=float, default=0.0, metavar="P",
+                   help="erase a square of each image with probability P (0 = off)")
+    p.add_argument("--erasing_size", type=int, default=8, help="side of the erased square (pixels)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     p.add_argument("--channels_last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
@@ -52,6 +55,9 @@ def register(sub) -> None:
     p.add_argument("--limit_train", type=int, help="train on the first N images only (quick runs)")
     p.add_argument("--limit_val", type=int, help="validate on N images (default limit_train // 4 "
                                                  "when --limit_train is given)")
+    p.add_argument("--track_test", action="store_true",
+                   help="also score the test set after every epoch (history.json test_acc, for "
+                        "time-to-accuracy curves; never used to pick the best model)")
     p.add_argument("--output_dir", default="results")
     p.add_argument("--run_name", help="folder under output_dir (default: the model name)")
     p.add_argument("--resume", metavar="PATH",
@@ -83,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                 "data_dir": args.data_dir, "img_size": args.img_size, "val_fraction": args.val_fraction,
                 "limit_train": args.limit_train,
                 "limit_val": args.limit_val or (max(1, args.limit_train // 4) if args.limit_train else None),
-                "run_name": args.run_name or args.model, "output_dir": args.output_dir}
+                "run_name": args.run_name or args.model, "output_dir": args.output_dir,
+                "track_test": args.track_test}
     cfg = TrainConfig.from_dict(options)
     splits = load_splits(meta["dataset"], meta["data_dir"], meta["val_fraction"], meta["img_size"])
     train_set, val_set = splits["train"].head(meta["limit_train"]), splits["val"].head(meta["limit_val"])
@@ -102,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
               f"{len(train_set)} train / {len(val_set)} val images, {info.world_size} process(es), "
               f"results in {out}")
     try:
-        history = train(model, train_set, val_set, cfg, out, resume=args.resume, meta=meta)
+        history = train(model, train_set, val_set, cfg, out, resume=args.resume, meta=meta,
+                        test_set=splits["test"] if meta.get("track_test") else None)
     finally:
         distributed.cleanup()
     if info.is_main and history["val_acc"]:

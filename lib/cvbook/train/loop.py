@@ -48,6 +48,8 @@ class TrainConfig:
     grad_clip: float = 0.0           # max gradient norm; 0 = off
     crop_padding: int = 2            # random crop +-padding pixels; 0 = off
     flip: bool = True                # random horizontal flips
+    random_erasing: float = 0.0      # probability of erasing a square per image; 0 = off
+    erasing_size: int = 8            # side of the erased square, pixels
     bf16: bool = False
     channels_last: bool = False
     compile: bool = False
@@ -80,12 +82,16 @@ def to_input(x: torch.Tensor, meta: dict, device, channels_last: bool = False) -
 
 
 def augment(x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
-    """Per-image random crop and flip of a uint8 batch (global torch generator)."""
-    from cvbook.data.augment import random_crop, random_horizontal_flip
+    """Per-image random crop, flip and erasing of a uint8 batch (global torch generator)."""
+    from cvbook.data.augment import random_crop, random_erasing, random_horizontal_flip
 
     if cfg.crop_padding:
         x = random_crop(x, cfg.crop_padding)
-    return random_horizontal_flip(x) if cfg.flip else x
+    if cfg.flip:
+        x = random_horizontal_flip(x)
+    if cfg.random_erasing:
+        x = random_erasing(x, cfg.random_erasing, min(cfg.erasing_size, *x.shape[-2:]))
+    return x
 
 
 def epoch_order(n: int, batch_size: int, epoch: int, seed: int, info: distributed.DistInfo):
@@ -138,12 +144,14 @@ def _empty_history() -> dict:
 
 def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainConfig,
           output_dir: str | Path | None = None, resume: str | Path | None = None,
-          meta: dict | None = None) -> dict:
+          meta: dict | None = None, test_set: ImageSet | None = None) -> dict:
     """Train `model` and return the history (a dict of per-epoch lists). With an
     `output_dir`, writes history.json, last.pth, checkpoint_epoch_N.pth and
     best_model.pth there (process 0 only). `meta` describes the model for re-loading
     (model name, num_classes, in_chans, img_size, dataset) and gets the class names and
-    normalisation statistics added. `resume` continues the run saved in a checkpoint."""
+    normalisation statistics added. `resume` continues the run saved in a checkpoint.
+    With a `test_set`, its accuracy is recorded after every epoch as history["test_acc"]
+    (outside epoch_time_s, and never used to choose the best model): time-to-accuracy curves."""
     info = distributed.setup(cfg.device)
     out = Path(output_dir) if output_dir is not None else None
     meta = dict(meta or {})
@@ -216,6 +224,8 @@ def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainCo
                                                  val_acc, optimizer.param_groups[0]["lr"],
                                                  time.perf_counter() - t0)):
             history[key].append(value)
+        if test_set is not None:
+            history.setdefault("test_acc", []).append(evaluate(scored, test_set, meta, cfg, info)[1])
         rngs = distributed.all_gather_object(rng_state())
         if out is not None and info.is_main:
             _save(out, epoch + 1, raw, scored, optimizer, scheduler, ema, rngs, history,
@@ -224,7 +234,9 @@ def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainCo
         if info.is_main and cfg.progress:
             tqdm.write(f"epoch {epoch + 1}: train loss {history['train_loss'][-1]:.4f} "
                        f"acc {history['train_acc'][-1]:.4f} | val loss {val_loss:.4f} "
-                       f"acc {val_acc:.4f} | {history['epoch_time_s'][-1]:.1f}s")
+                       f"acc {val_acc:.4f}" + (f" | test acc {history['test_acc'][-1]:.4f}"
+                                                if test_set is not None else "")
+                       + f" | {history['epoch_time_s'][-1]:.1f}s")
         distributed.barrier()
     return history
 

@@ -25,24 +25,30 @@ def mixup(images: torch.Tensor, targets: torch.Tensor, lam: float, perm: torch.T
     return mixed, targets * lam + targets[perm] * (1.0 - lam)
 
 
-def cutmix_box(height: int, width: int, lam: float) -> tuple[int, int, int, int]:
-    """A box (top, bottom, left, right) covering about 1 - lam of the image, centred at a
-    random point and clipped at the borders (so it may come out smaller)."""
+def cutmix_box(height: int, width: int, lam: float, center: tuple[int, int] | None = None
+               ) -> tuple[int, int, int, int]:
+    """A box (top, bottom, left, right) covering about 1 - lam of the image, centred at
+    `center` (row, column; drawn at random when None) and clipped at the borders (so it
+    may come out smaller)."""
     cut = math.sqrt(1.0 - lam)
     h, w = int(height * cut), int(width * cut)
-    cy = int(torch.randint(height, ()).item())
-    cx = int(torch.randint(width, ()).item())
+    if center is None:
+        center = (int(torch.randint(height, ()).item()), int(torch.randint(width, ()).item()))
+    cy, cx = center
+    if not (0 <= cy < height and 0 <= cx < width):
+        raise ValueError(f"cutmix centre {center} lies outside the {height}x{width} image")
     top, bottom = max(cy - h // 2, 0), min(cy + h - h // 2, height)
     left, right = max(cx - w // 2, 0), min(cx + w - w // 2, width)
     return top, bottom, left, right
 
 
-def cutmix(images: torch.Tensor, targets: torch.Tensor, lam: float, perm: torch.Tensor
-           ) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Paste a box from images[perm] into each image. The label weight is the area that
-    was really pasted (after clipping), returned as the corrected lam."""
+def cutmix(images: torch.Tensor, targets: torch.Tensor, lam: float, perm: torch.Tensor,
+           center: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Paste a box from images[perm] into each image (centred at `center`, or at random).
+    The label weight is the area that was really pasted (after clipping), returned as the
+    corrected lam."""
     height, width = images.shape[-2:]
-    top, bottom, left, right = cutmix_box(height, width, lam)
+    top, bottom, left, right = cutmix_box(height, width, lam, center)
     mixed = images.clone()
     mixed[..., top:bottom, left:right] = images[perm][..., top:bottom, left:right]
     lam = 1.0 - (bottom - top) * (right - left) / (height * width)
