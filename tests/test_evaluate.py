@@ -131,6 +131,21 @@ def test_efficiency_counts_by_hand():
             "train_memory_bytes_batch64"} <= report.keys()
 
 
+def test_measuring_leaves_the_model_unchanged():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(400, 3)).eval()
+    model(torch.randn(2, 1, 12, 12)).sum().backward()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    grads = [p.grad.clone() for p in model.parameters()]
+    efficiency_report(model, (1, 12, 12), repeats=1)
+    assert not model.training
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k  # BatchNorm running statistics included
+    assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), grads))
+    model.train()
+    cpu_latency_ms(model, (1, 1, 12, 12), repeats=1, warmup=0)
+    assert model.training
+
+
 def test_feature_maps_from_hooks_equal_a_manual_forward():
     model = Small().eval()
     x = torch.randn(3, 1, 12, 12)

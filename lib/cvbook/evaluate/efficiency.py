@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import statistics
 import time
@@ -40,23 +41,55 @@ def size_on_disk(model: nn.Module) -> int:
 def cpu_latency_ms(model: nn.Module, input_shape: tuple[int, ...], repeats: int = 20,
                    warmup: int = 3) -> float:
     """Median wall time of one forward pass on the CPU, in milliseconds. The median
-    resists the spikes of a shared machine; quote it with the machine it ran on."""
-    model = model.eval()
+    resists the spikes of a shared machine; quote it with the machine it ran on.
+    Runs in eval mode; the model's own mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
     x = torch.randn(input_shape, device=next(model.parameters()).device)
-    for _ in range(warmup):
-        model(x)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model(x)
-        times.append((time.perf_counter() - t0) * 1000)
+    try:
+        for _ in range(warmup):
+            model(x)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        model.train(was_training)
     return statistics.median(times)
+
+
+@contextlib.contextmanager
+def _left_as_it_was(model: nn.Module):
+    """Measuring must not change the model: a training-mode forward pass updates
+    BatchNorm's running statistics and backward overwrites the gradients, so both are
+    put back afterwards, with the train/eval mode."""
+    was_training = model.training
+    buffers = [b.detach().clone() for b in model.buffers()]
+    grads = [p.grad for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = None  # or backward would accumulate into the saved gradient tensors in place
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for b, saved in zip(model.buffers(), buffers):
+                b.copy_(saved)
+        for p, g in zip(model.parameters(), grads):
+            p.grad = g
+        model.train(was_training)
 
 
 def training_memory_bytes(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """Peak memory of one training step. On a GPU: measured (max_memory_allocated).
     On the CPU (no allocator statistics): estimated as parameters + gradients + the
-    tensors autograd keeps for the backward pass, each storage counted once."""
+    tensors autograd keeps for the backward pass, each storage counted once.
+    The model is left as it was (weights, BatchNorm statistics, gradients, mode)."""
+    with _left_as_it_was(model):
+        return _training_memory_bytes(model, input_shape)
+
+
+def _training_memory_bytes(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     device = next(model.parameters()).device
     x = torch.randn(input_shape, device=device)
     model.train()
