@@ -66,3 +66,30 @@ def test_merge_replaces_the_rerun_model_and_keeps_the_others():
     assert [(r["model"], r["variant"]) for r in merged["rows"]] == [("a", "float32"), ("b", "int8")]
     assert "first run" in merged["conditions"] and "second run" in merged["conditions"]
     assert all("rows" not in run for run in merged["runs"])
+
+
+def test_run_starts_from_a_trained_checkpoint(tmp_path):
+    from cvbook.models import create_model
+    from cvbook.train.checkpoint import atomic_save
+
+    torch.manual_seed(1)
+    model = create_model("tiny_resnet", num_classes=10, in_chans=1, img_size=28)
+    meta = {"model": "tiny_resnet", "num_classes": 10, "in_chans": 1, "img_size": 28, "mean": [0.5], "std": [0.25]}
+    atomic_save({"model": model.state_dict(), "meta": meta}, tmp_path / "best_model.pth")
+    result = benchmark.run(["tiny_resnet"], train_images=256, eval_images=64, rounds=1, reps=1,
+                           variants=("pruned",), checkpoints={"tiny_resnet": tmp_path / "best_model.pth"},
+                           out_dir=tmp_path / "out", log=lambda *_: None)
+    dense = next(r for r in result["rows"] if r["variant"] == "float32")
+    # the stored weights and normalisation were used, not a fresh model trained here
+    from cvbook.train.loop import to_input
+
+    _, test_set, _ = benchmark.load_data(256, 64)
+    inputs = to_input(test_set.images, meta, "cpu")
+    assert dense["accuracy"] == round(benchmark.accuracy(model.eval(), inputs, test_set.labels), 4)
+    assert "trained checkpoint" in result["conditions"]
+    with pytest.raises(ValueError, match="holds a tiny_resnet, not a tiniest"):
+        benchmark.run(["tiniest"], train_images=64, eval_images=64, variants=("pruned",),
+                      checkpoints={"tiniest": tmp_path / "best_model.pth"}, out_dir=None)
+    with pytest.raises(ValueError, match="not among the models"):
+        benchmark.run(["tiniest"], train_images=64, eval_images=64,
+                      checkpoints={"resnet18": tmp_path / "best_model.pth"}, out_dir=None)

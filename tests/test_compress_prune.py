@@ -234,3 +234,20 @@ def test_channel_pruning_explains_architectures_it_cannot_follow():
     tiniest = create_model("tiniest", num_classes=10, in_chans=1, img_size=28).eval()
     with pytest.raises(ValueError, match="ignored_layers"):
         prune_channels(tiniest, torch.randn(2, 1, 28, 28), 0.3)
+
+
+def test_channel_pruning_halves_every_stage_of_the_headline_model():
+    from cvbook.compress.structured import prune_channels
+    from cvbook.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("tiny_resnet", num_classes=10, in_chans=1, img_size=28).eval()
+    x = torch.randn(4, 1, 28, 28)
+    result = prune_channels(model, x, 0.5)
+    slim = result.model
+    assert [stage[0].conv1.out_channels for stage in slim.stages] == [8, 16, 32]
+    assert slim.head.in_features == 32 and slim.head.out_features == 10  # classes kept
+    # each conv loses half its inputs and half its outputs: about a quarter of the work is left
+    assert 0.2 < result.macs_after / result.macs_before < 0.35
+    assert slim(x).shape == (4, 10)
+    assert [stage[0].conv1.out_channels for stage in model.stages] == [16, 32, 64]  # original untouched

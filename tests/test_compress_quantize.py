@@ -79,8 +79,8 @@ def test_quantization_leaves_the_float_model_alone(model, calibration):
     assert not model.training
 
 
-def test_save_and_load_int8_program(tmp_path, int8, calibration):
-    from cvbook.compress.quantize import load_quantized, save_quantized
+def test_save_and_load_int8_program(tmp_path, model, int8, calibration):
+    from cvbook.compress.quantize import load_quantized, quantize_static, save_quantized
     from cvbook.compress.size import file_size
 
     path = save_quantized(int8, tmp_path / "int8.pt2", calibration[0][0])
@@ -91,6 +91,12 @@ def test_save_and_load_int8_program(tmp_path, int8, calibration):
     float_program = tmp_path / "float.pt2"
     torch.export.save(torch.export.export(conv_net(), (x,)), float_program)
     assert file_size(path) < file_size(float_program)
+    # a program exported for one batch size is saved with an example of that size
+    static = quantize_static(model, [calibration[0][0]], dynamic_batch=False)
+    batch = calibration[0][0]
+    static_path = save_quantized(static, tmp_path / "static.pt2", batch, dynamic_batch=False)
+    with torch.no_grad():
+        assert torch.equal(load_quantized(static_path)(batch), static(batch))
     with pytest.raises(FileNotFoundError, match="nothing.pt2"):
         load_quantized(tmp_path / "nothing.pt2")
     (tmp_path / "junk.pt2").write_bytes(b"junk")
@@ -175,9 +181,13 @@ def test_onnx_float_matches_eager_at_any_batch_size(model, onnx_file):
 
 
 def test_onnx_int8_is_smaller_and_agrees(model, onnx_file, calibration, tmp_path):
+    import onnx
+
     from cvbook.compress.onnx_export import OnnxModel, quantize_onnx
 
     path = quantize_onnx(onnx_file, tmp_path / "int8.onnx", calibration, num_batches=3)
+    for written in (onnx_file, path):  # the exporter's per-node debugging notes are stripped
+        assert not any(node.metadata_props for node in onnx.load(str(written)).graph.node)
     assert onnx_file.stat().st_size > 3 * path.stat().st_size
     x = torch.randn(64, 1, 28, 28, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():

@@ -23,6 +23,7 @@ import os
 import statistics
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,20 +96,17 @@ def load_data(train_images: int, eval_images: int):
     return train_set, test_set, {"mean": mean, "std": std, "num_classes": 10}
 
 
-def train_briefly(model: nn.Module, train_set, test_set, meta: dict, epochs: int = 1, lr: float = 0.05) -> nn.Module:
+def train_briefly(model: nn.Module, train_set, test_set, meta: dict, epochs: int = 1, lr: float = 0.05,
+                  fast: bool = False) -> nn.Module:
+    """A short `cvbook.train` run (cosine schedule, label smoothing, flips and crops); `fast`
+    trains in bfloat16 and channels_last, as the headline recipes do. The model comes back
+    in eval mode and the default memory format, so that latencies compare like with like."""
     from cvbook.train.loop import TrainConfig, train
 
     cfg = TrainConfig(epochs=epochs, batch_size=128, lr=lr, weight_decay=5e-4, warmup_epochs=0.1,
-                      label_smoothing=0.1, progress=False, device="cpu")
+                      label_smoothing=0.1, progress=False, device="cpu", bf16=fast, channels_last=fast)
     train(model, train_set, test_set.head(256), cfg, meta=dict(meta))
-    return model.eval()
-
-
-def _file_bytes(write: Callable[[Path], object], name: str) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        write(path)
-        return file_size(path)
+    return model.eval().to(memory_format=torch.contiguous_format)
 
 
 def _row(model_name, variant, model_or_none, size, acc, lat, note="", **extra) -> dict:
@@ -125,10 +123,14 @@ def _row(model_name, variant, model_or_none, size, acc, lat, note="", **extra) -
     return row
 
 
-def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int = 1, finetune_images: int = 4000,
-                    calib_batches: int = 8, rounds: int = 5, reps: int = 5, sparsities=(0.3, 0.5, 0.7),
-                    variants=VARIANTS, log=print) -> list[dict]:
-    """The variants (a subset of VARIANTS) of one model: a list of table rows (dicts with COLUMNS)."""
+def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int = 1, finetune_images: int | None = 4000,
+                    finetune_epochs: int = 1, finetune_lr: float = 0.05, structured_ratios=(0.5,), calib_batches: int = 8, rounds: int = 5, reps: int = 5,
+                    sparsities=(0.3, 0.5, 0.7), variants=VARIANTS, checkpoint: str | os.PathLike | None = None,
+                    log=print) -> list[dict]:
+    """The variants (a subset of VARIANTS) of one model: a list of table rows (dicts with COLUMNS).
+
+    With a `checkpoint` (a `cvbook train` best_model.pth of this architecture) its trained
+    weights and normalisation are used instead of a short training run here."""
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}; expected some of {VARIANTS}")
@@ -138,11 +140,20 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
     from . import onnx_export, quantize as q8, structured
 
     torch.manual_seed(0)
-    model = create_model(name, num_classes=10, in_chans=1, img_size=28)
-    t0 = time.perf_counter()
-    if epochs > 0:  # epochs=0: untrained weights (smoke tests)
-        train_briefly(model, train_set, test_set, meta, epochs=epochs)
-    log(f"{name}: trained {epochs} epoch(s) on {len(train_set)} images in {time.perf_counter() - t0:.0f} s")
+    if checkpoint is not None:
+        from cvbook.train.checkpoint import load_trained_model
+
+        model, saved = load_trained_model(checkpoint)
+        if saved["model"] != name:
+            raise ValueError(f"{checkpoint} holds a {saved['model']}, not a {name}")
+        meta = {**meta, "mean": saved["mean"], "std": saved["std"]}
+        log(f"{name}: trained weights from {checkpoint}")
+    else:
+        model = create_model(name, num_classes=10, in_chans=1, img_size=28)
+        t0 = time.perf_counter()
+        if epochs > 0:  # epochs=0: untrained weights (smoke tests)
+            train_briefly(model, train_set, test_set, meta, epochs=epochs)
+        log(f"{name}: trained {epochs} epoch(s) on {len(train_set)} images in {time.perf_counter() - t0:.0f} s")
     model = model.eval()
     inputs = to_input(test_set.images, meta, "cpu")
     labels = test_set.labels
@@ -151,7 +162,7 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
 
     def latencies(fn, fn64=None):
         f1, c1 = back_to_back_ms(model, fn, x1, rounds, reps)
-        f64, c64 = back_to_back_ms(model, fn64 or fn, x64, rounds, max(2, reps // 2))
+        f64, c64 = back_to_back_ms(model, fn if fn64 is None else fn64, x64, rounds, max(2, reps // 2))
         return c1, c64, f1, f64
 
     rows = []
@@ -173,25 +184,30 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
                          size_sparse_gzip_bytes=compressed_size(saved_bytes(to_sparse_state_dict(pm)))))
         log(f"{name}: pruned {s:.0%} done")
 
-    # structured: remove half the output channels, then a short fine-tune
-    try:
-        if "structured" not in variants:
-            raise LookupError
-        slim = structured.prune_channels(model, x64, ratio=0.5).model
+    # structured: remove a share of every layer's output channels, then fine-tune
+    for ratio in (structured_ratios if "structured" in variants else ()):
+        label = f"structured {ratio:.0%} channels"
+        try:
+            slim = structured.prune_channels(model, x64, ratio=ratio).model
+        except ValueError as err:
+            rows.append({**{c: None for c in COLUMNS}, "model": name, "variant": label,
+                         "note": f"not applicable: {str(err).split(';')[0][:160]}"})
+            break
         ft_set = train_set.head(finetune_images)
-        train_briefly(slim, ft_set, test_set, meta, epochs=1, lr=0.02)
-        slim.eval()
-        rows.append(_row(name, "structured 50 % channels + 1 short fine-tune", slim, size_on_disk(slim),
-                         accuracy(slim, inputs, labels), latencies(slim),
-                         f"fine-tuned on {len(ft_set)} images"))
-    except LookupError:
-        pass
-    except ValueError as err:
-        rows.append({**_row(name, "structured 50 % channels", None, 0, float("nan"), (1, 1, 1, 1)),
-                     "size_bytes": None, "accuracy": None, "latency_b1_ms": None, "latency_b64_ms": None,
-                     "float_b1_ms": None, "float_b64_ms": None, "speedup_b1": None, "speedup_b64": None,
-                     "note": f"not applicable: {str(err).split(';')[0][:160]}"})
+        t0 = time.perf_counter()
+        slim = train_briefly(slim, ft_set, test_set, meta, epochs=finetune_epochs, lr=finetune_lr, fast=True)
+        rows.append(_row(name, f"{label} + {finetune_epochs} epoch(s) fine-tune", slim,
+                         size_on_disk(slim), accuracy(slim, inputs, labels), latencies(slim),
+                         f"fine-tuned on {len(ft_set)} images in {time.perf_counter() - t0:.0f} s (lr {finetune_lr})"))
     log(f"{name}: structured done")
+
+    # float32 compiled: how much of int8's speed is compilation (fused ops) rather than int8
+    if "pt2e" in variants:
+        q8.enable_freezing()
+        f1, f64 = torch.compile(copy.deepcopy(model), dynamic=False), torch.compile(copy.deepcopy(model), dynamic=False)
+        rows.append(_row(name, "float32 + torch.compile", None, float_size, accuracy(f64, inputs, labels),
+                         latencies(f1, f64), "same weights; inductor with freezing, as for int8"))
+        log(f"{name}: float32 compiled done")
 
     # int8 PT2E (+ torch.compile, one compile per batch size)
     def int8_row(float_model, variant, note):
@@ -200,13 +216,16 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
             q64 = q8.quantize_static(float_model, calib, num_batches=calib_batches, dynamic_batch=False)
             singles = [b[i:i + 1] for b in calib for i in range(len(b))]
             q1 = q8.quantize_static(float_model, singles, num_batches=64, dynamic_batch=False)
-            size = _file_bytes(lambda p: q8.save_quantized(q64, p, x64, dynamic_batch=False), "int8.pt2")
+            with tempfile.TemporaryDirectory() as tmp:
+                program = q8.save_quantized(q64, Path(tmp) / "int8.pt2", x64, dynamic_batch=False).read_bytes()
+            weights = len(saved_bytes(q64.state_dict()))
             c1, c64 = q8.compile_int8(q1), q8.compile_int8(q64)
             acc = accuracy(c64, inputs, labels)
-            return _row(name, variant, None, size, acc, latencies(c1, c64), note,
-                        size_gzip_bytes=compressed_size(saved_bytes(q64.state_dict())))
+            return _row(name, variant, None, len(program), acc, latencies(c1, c64),
+                        f"{note}; the int8 weights alone (state_dict) {weights / 1e6:.3f} MB, "
+                        f"{float_size / weights:.2f}x smaller", size_gzip_bytes=compressed_size(program))
         except Exception as err:  # noqa: BLE001 - record why this variant has no figures, keep the rest
-            log(f"{name}: {variant} failed: {type(err).__name__}: {str(err)[:300]}")
+            log(f"{name}: {variant} failed: {type(err).__name__}: {str(err)[:300]}\n{traceback.format_exc()}")
             return {**{c: None for c in COLUMNS}, "model": name, "variant": variant,
                     "note": f"failed here: {type(err).__name__}: {str(err).splitlines()[0][:150]}"}
 
@@ -285,10 +304,16 @@ def write_results(result: dict, out_dir: str | os.PathLike = RESULTS_DIR) -> Pat
 
 
 def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_images: int = 2000, epochs: int = 1,
-        threads: int = 2, rounds: int = 5, reps: int = 5, finetune_images: int = 4000, variants=VARIANTS,
+        threads: int = 2, rounds: int = 5, reps: int = 5, finetune_images: int | None = 4000,
+        finetune_epochs: int = 1, structured_ratios=(0.5,), variants=VARIANTS, checkpoints: dict | None = None,
         out_dir: str | os.PathLike | None = RESULTS_DIR, append: bool = False, log=print) -> dict:
     """Benchmark every model; write the results (unless out_dir is None) and return them.
-    With `append`, rows of other models already stored in out_dir are kept."""
+    `checkpoints` maps model names to trained `cvbook train` checkpoints (the others are
+    trained briefly here). With `append`, rows of other models already stored in out_dir are kept."""
+    checkpoints = dict(checkpoints or {})
+    stray = set(checkpoints) - set(models)
+    if stray:
+        raise ValueError(f"checkpoints given for {sorted(stray)}, which are not among the models {list(models)}")
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
     unknown = set(variants) - set(VARIANTS)
@@ -300,14 +325,20 @@ def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_image
     rows = []
     for name in models:
         rows += benchmark_model(name, train_set, test_set, meta, epochs=epochs, rounds=rounds, reps=reps,
-                                finetune_images=finetune_images, variants=variants, log=log)
+                                finetune_images=finetune_images, finetune_epochs=finetune_epochs,
+                                structured_ratios=structured_ratios, variants=variants, checkpoint=checkpoints.get(name), log=log)
     load_after = os.getloadavg()
-    conditions = (f"Fashion-MNIST: each model trained {epochs} epoch(s) on {len(train_set)} training images "
-                  f"(a short run: accuracies are below a full training's), accuracy on the first "
+    trained = "; ".join(f"{m} from the trained checkpoint {_shown(p)}" for m, p in checkpoints.items())
+    short = [m for m in models if m not in checkpoints]
+    conditions = (f"Fashion-MNIST: {trained + ('; ' if trained and short else '')}"
+                  + (f"{', '.join(short)} trained {epochs} epoch(s) here on {len(train_set)} training images "
+                     f"(a short run: accuracies are below a full training's)" if short else "")
+                  + f"; structured pruning fine-tuned {finetune_epochs} epoch(s). Accuracy on the first "
                   f"{len(test_set)} test images. torch threads: {threads}; latency = median of {rounds}x{reps} "
                   f"runs alternated with the float32 model (ratios are back to back). Load average (1 min) "
                   f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores.")
-    result = {"rows": rows, "conditions": conditions, "models": list(models), "threads": threads, "train_images": len(train_set),
+    result = {"rows": rows, "conditions": conditions, "models": list(models), "threads": threads,
+              "checkpoints": {m: _shown(p) for m, p in checkpoints.items()}, "train_images": len(train_set),
               "eval_images": len(test_set), "epochs": epochs, "load_average_before": load_before,
               "load_average_after": load_after, "cpu_count": os.cpu_count(), "torch": torch.__version__}
     if out_dir is not None:
@@ -315,6 +346,13 @@ def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_image
             result = merge_results(json.loads((Path(out_dir) / "compression.json").read_text()), result)
         write_results(result, out_dir)
     return result
+
+
+def _shown(path) -> str:
+    """A checkpoint path as the results show it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    repo = RESULTS_DIR.parents[2]
+    return path.relative_to(repo).as_posix() if path.is_relative_to(repo) else path.as_posix()
 
 
 def merge_results(old: dict, new: dict) -> dict:
@@ -341,15 +379,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5, help="alternating latency rounds")
     parser.add_argument("--reps", type=int, default=5, help="runs per round")
-    parser.add_argument("--finetune_images", type=int, default=4000)
+    parser.add_argument("--finetune_images", type=int, default=4000, help="0 = all training images")
+    parser.add_argument("--finetune_epochs", type=int, default=1, help="after structured pruning")
+    parser.add_argument("--structured_ratios", type=float, nargs="+", default=[0.5],
+                        help="shares of channels removed by structured pruning (one row each)")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="MODEL=PATH",
+                        help="use this `cvbook train` checkpoint for MODEL instead of a short training run")
     parser.add_argument("--out_dir", default=str(RESULTS_DIR))
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
                         help="which compressed variants to measure (float32 always)")
     parser.add_argument("--append", action="store_true", help="keep stored rows of the other models")
     args = parser.parse_args(argv)
+    checkpoints = {}
+    for item in args.checkpoint:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            parser.error(f"--checkpoint {item!r}: expected MODEL=PATH, e.g. tiny_resnet=results/tiny_resnet/best_model.pth")
+        checkpoints[name] = path
     result = run(args.models, train_images=args.train_images, eval_images=args.eval_images, epochs=args.epochs,
                  threads=args.threads, rounds=args.rounds, reps=args.reps,
-                 finetune_images=args.finetune_images, out_dir=args.out_dir, append=args.append,
+                 finetune_images=args.finetune_images or None, finetune_epochs=args.finetune_epochs,
+                 structured_ratios=tuple(args.structured_ratios),
+                 checkpoints=checkpoints, out_dir=args.out_dir, append=args.append,
                  variants=tuple(args.variants),
                  log=lambda *a: print(*a, flush=True))
     print(markdown_table(result["rows"]))

@@ -9,6 +9,10 @@ batch size 1. Two things to know:
   passes `external_data=False` so the weights are inside the one .onnx file (fine below
   ONNX's 2 GB limit, i.e. every model in this course).
 * Both exporters fold BatchNorm into the preceding convolution.
+* The dynamo exporter annotates every node with debugging metadata (the PyTorch module
+  path, the FX node, the rewrite rules applied): about 40 KB for a 100K-parameter
+  network, a tenth of its float32 file and a third of its int8 one. Runtimes ignore it;
+  `export_onnx` and `quantize_onnx` strip it, so file sizes measure the model.
 
 int8: ONNX Runtime's static quantization in QDQ format (QuantizeLinear/DequantizeLinear
 pairs around each op, which the runtime fuses into int8 kernels), with per-channel
@@ -63,8 +67,17 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
     finally:
         if was_training is not None:
             model.train(was_training)
-    atomic_write_bytes(path, program.model_proto.SerializeToString())
+    atomic_write_bytes(path, strip_debug_metadata(program.model_proto).SerializeToString())
     return path
+
+
+def strip_debug_metadata(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Remove the per-node debugging annotations (metadata_props, doc strings) in place."""
+    for graph in [model.graph, *(f for f in model.functions)]:
+        for node in graph.node:
+            del node.metadata_props[:]
+            node.doc_string = ""
+    return model
 
 
 def _session_options(threads: int | None) -> ort.SessionOptions:
@@ -136,5 +149,5 @@ def quantize_onnx(float_path: str | os.PathLike, int8_path: str | os.PathLike, c
             quant_format=QuantFormat.QDQ, per_channel=per_channel,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
         )
-        atomic_write_bytes(int8_path, output.read_bytes())
+        atomic_write_bytes(int8_path, strip_debug_metadata(onnx.load(str(output))).SerializeToString())
     return int8_path

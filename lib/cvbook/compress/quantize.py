@@ -178,8 +178,14 @@ def compile_int8(quantized: torch.fx.GraphModule):
     passing it per call (`options={"freezing": True}`) fails in torch 2.13 (no fake kernel for
     onednn.qconv_prepack). It only affects inference under torch.no_grad().
     """
-    torch._inductor.config.freezing = True
+    enable_freezing()
     return torch.compile(quantized, dynamic=False)
+
+
+def enable_freezing() -> None:
+    """Inductor's freezing, globally (see `compile_int8`): compile a float model after
+    this to compare like with like."""
+    torch._inductor.config.freezing = True
 
 
 def quantize_dynamic(model: nn.Module) -> nn.Module:
@@ -199,19 +205,30 @@ def quantize_dynamic(model: nn.Module) -> nn.Module:
     return model
 
 
+DEBUG_METADATA = ("stack_trace", "nn_module_stack", "source_fn_stack", "torch_fn", "from_node", "custom")
+
+
 def save_quantized(quantized: torch.fx.GraphModule, path: str | os.PathLike, example: torch.Tensor,
                    *, dynamic_batch: bool = True) -> Path:
     """Save a converted int8 model as a torch.export program (.pt2), atomically.
 
     The file holds the graph and the int8 weights; load it with `load_quantized`
-    (no Python class needed) and compile it again for speed.
+    (no Python class needed) and compile it again for speed. `example` must have the
+    batch size the model was exported with when `dynamic_batch` is False. What running
+    the program does not need is left out: the example input and each node's debugging
+    metadata (source stack traces, module paths), which would otherwise weigh more than
+    a small model's int8 weights.
     """
     path = Path(path)
-    example = example[:2].detach().clone()  # the program stores its example input: keep it small
-    if dynamic_batch and example.shape[0] < 2:
-        example = torch.cat([example, example])
+    example = example.detach().clone()
+    if dynamic_batch:
+        example = example[:2] if example.shape[0] >= 2 else torch.cat([example, example])
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
     program = torch.export.export(quantized, (example,), dynamic_shapes=dynamic_shapes)
+    program.example_inputs = None
+    for node in program.graph_module.graph.nodes:
+        for key in DEBUG_METADATA:
+            node.meta.pop(key, None)
     buffer = io.BytesIO()
     torch.export.save(program, buffer)
     atomic_write_bytes(path, buffer.getvalue())
