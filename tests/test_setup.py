@@ -14,3 +14,11 @@ def test_environment_yml_has_the_same_pins_as_pyproject(repo):
 def test_ci_runs_the_readme_test_command(repo):
     assert "make test" in (repo / ".ci/run").read_text()
     assert "make test" in (repo / "README.md").read_text()
+
+
+def test_readme_headline_command_is_the_stored_recipe(repo):
+    """README shows the 10-minute recipe by hand; it must stay the command that was measured."""
+    from cvbook.train.headline import RECIPES
+
+    text = (repo / "README.md").read_text().replace("\\\n  ", "")
+    assert "cvbook train " + " ".join(RECIPES["10min"][1]) in text
