@@ -118,3 +118,14 @@ def test_fetch_without_network_is_one_clear_line(nowhere, refused_url, monkeypat
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("cvbook data: error: could not download tiny-imagenet")
     assert locate.HOW_TO_GET["tiny-imagenet"] in err
+
+
+def test_the_cvbook_command_loads_only_the_module_it_runs():
+    from cvbook.cli import SUBCOMMANDS, build_parser
+
+    def commands(parser):
+        return set(next(a for a in parser._actions if a.dest == "command").choices)
+
+    assert commands(build_parser("data")) == {"data"}
+    assert commands(build_parser("plot")) == {"test", "infer", "plot", "compare"}  # one module, four commands
+    assert commands(build_parser()) == set(SUBCOMMANDS) == commands(build_parser("no-such-command"))
