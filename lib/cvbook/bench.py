@@ -20,6 +20,9 @@ from pathlib import Path
 
 import torch
 
+from cvbook.compress.size import atomic_write_bytes
+from cvbook.train.checkpoint import atomic_write, atomic_write_json
+
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 HEADER = """# Benchmarks
@@ -120,18 +123,15 @@ def bench_headline() -> str:
     for name, (purpose, args) in RECIPES.items():
         stored = HEADLINE_DIR / f"{name}_run.json"
         if not (stored.is_file() and json.loads(stored.read_text())["args"] == args):
-            run_dir = REPO / "results" / "headline"
-            cmd = [sys.executable, "-m", "cvbook", "train", *args, "--output_dir", str(run_dir),
-                   "--run_name", name, "--no_progress"]
-            subprocess.run(cmd, cwd=REPO, check=True)
-            last = torch.load(run_dir / name / "last.pth", map_location="cpu", weights_only=False)
-            _atomic_copy(run_dir / name / "history.json", HEADLINE_DIR / f"{name}_history.json")
-            _atomic_copy(run_dir / name / "best_model.pth", HEADLINE_DIR / f"{name}_best_model.pth")
+            run_dir = _cvbook_train(args, REPO / "results" / "headline", name)
+            last = torch.load(run_dir / "last.pth", map_location="cpu", weights_only=False)
+            for kept in ("history.json", "best_model.pth"):
+                atomic_write_bytes(HEADLINE_DIR / f"{name}_{kept}", (run_dir / kept).read_bytes())
             run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
                    "machine": machine(), "load_average_after": os.getloadavg()[0],
                    "finished": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-            stored.write_text(json.dumps(run, indent=1))  # last: marks the recipe as measured
-            shutil.rmtree(run_dir / name)  # per-epoch checkpoints: not needed once the figures are out
+            atomic_write_json(run, stored)  # last: marks the recipe as measured
+            shutil.rmtree(run_dir)  # per-epoch checkpoints: not needed once the figures are out
         run = json.loads(stored.read_text())
         history = json.loads((HEADLINE_DIR / f"{name}_history.json").read_text())
         reached = time_to_accuracy(history)
@@ -148,10 +148,11 @@ def bench_headline() -> str:
             "Minutes are training plus validation time. " + "; ".join(notes) + ".")
 
 
-def _atomic_copy(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(dst.name + ".tmp")
-    tmp.write_bytes(src.read_bytes())
-    os.replace(tmp, dst)
+def _cvbook_train(args: list[str], output_dir: Path, name: str) -> Path:
+    """Run `cvbook train ARGS` into output_dir/name (a process of its own, as a user would)."""
+    subprocess.run([sys.executable, "-m", "cvbook", "train", *args, "--output_dir", str(output_dir),
+                    "--run_name", name, "--no_progress"], cwd=REPO, check=True)
+    return output_dir / name
 
 
 def bench_compression() -> str:
@@ -183,12 +184,11 @@ def _train_recipe(args: list[str], output_dir: Path, name: str) -> Path:
     run of the same arguments is already there."""
     import json
 
-    run_dir, stamp = output_dir / name, output_dir / name / "recipe.json"
+    stamp = output_dir / name / "recipe.json"
     if not (stamp.is_file() and json.loads(stamp.read_text()) == args):
-        subprocess.run([sys.executable, "-m", "cvbook", "train", *args, "--output_dir", str(output_dir),
-                        "--run_name", name, "--no_progress"], cwd=REPO, check=True)
-        stamp.write_text(json.dumps(args))  # last: marks the run as finished
-    return run_dir / "best_model.pth"
+        _cvbook_train(args, output_dir, name)
+        atomic_write_json(args, stamp)  # last: marks the run as finished
+    return output_dir / name / "best_model.pth"
 
 
 BENCHMARKS = {"loaders": bench_loaders, "make-book": bench_make_book, "make-test": bench_make_test,
@@ -203,9 +203,7 @@ def write_section(name: str, body: str, command: str) -> None:
                f"Measured: {stamp}\n\n{body}\n<!-- /bench:{name} -->")
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
-    tmp = BENCHMARKS_MD.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, BENCHMARKS_MD)
+    atomic_write(BENCHMARKS_MD, lambda f: f.write(text), mode="w")
 
 
 def main(argv: list[str] | None = None) -> int:
