@@ -59,9 +59,10 @@ def _plain(x: Any, what: str, expected: Any) -> Any:
 
 def check_equal(got: Any, expected: Any, what: str) -> None:
     """Exact equality for plain values (ints, floats, strings, tuples, dicts)."""
-    if type(_plain(got, what, expected)) is not type(_plain(expected, what, expected)) or \
-            _plain(got, what, expected) != _plain(expected, what, expected):
-        raise CheckFailed(f"{what}: expected {expected!r}, got {_describe(got) if not isinstance(got, (int, str, tuple)) else repr(got)}")
+    g, e = _plain(got, what, expected), _plain(expected, what, expected)
+    if type(g) is not type(e) or g != e:
+        shown = repr(got) if isinstance(got, (int, str, tuple)) else _describe(got)
+        raise CheckFailed(f"{what}: expected {expected!r}, got {shown}")
 
 
 def check_close(got: Any, expected: float, what: str, *, rel: float = 1e-6, abs_: float = 1e-9) -> None:
