@@ -5,9 +5,11 @@ Design (why it is safe to run in parallel, and why nothing is lost or counted tw
 * Workers execute, the parent records. Each student is graded by a worker (a pool of
   `--jobs` forked processes) that runs nbgrader's autograde in a scratch course of its own (a copy of the
   gradebook, the student's submission), with nbgrader's Execute step replaced by
-  `SandboxedExecute`: the sandbox kernel (cvbook.grading.sandbox) in an empty working
-  folder, with memory/time limits, secrets hidden, and `guard.restore()` run before every
-  test cell. A worker never touches the course's gradebook.
+  `SandboxedExecute`: the notebook's cells run in the sandboxed kernel
+  (cvbook.grading.sandbox: bubblewrap, an empty working folder, limits, the graded parts'
+  references replaced by stand-ins), and each graded test cell runs in the worker itself
+  (cvbook.grading.verdict), which asks the kernel only for what the student's code
+  returns. A worker never touches the course's gradebook.
 * The parent, alone, writes the course gradebook: for each finished worker it runs
   nbgrader's autograde in the course root with Execute replaced by `ReplayExecution`,
   which takes the outputs the worker produced. nbgrader's own sanitising (restoring
@@ -18,12 +20,13 @@ Design (why it is safe to run in parallel, and why nothing is lost or counted tw
   did not run into errors, so they score zero: nbgrader gives full marks to a test cell
   without an error output, including one that never ran.
 
-The per-student outcome (status, problems, tampering restored, isolation, seconds) is
+The per-student outcome (status, problems, references used, copies flagged, isolation, seconds) is
 written to reports/grade/<assignment>.json in the course root.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import multiprocessing
@@ -42,11 +45,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Integer, List, Unicode
 
-from cvbook.grading import course, guard
+from cvbook.grading import course, references as graded_refs, sandbox, verdict
 from cvbook.grading.sandbox import install_kernelspec
 
 KERNEL_NAME = "cvbook-grader"
-PROLOGUE = guard.PROLOGUE
 NOT_RUN = "NotRun"
 WORKER_OVERHEAD_S = 90  # kernel start and nbgrader bookkeeping, on top of the notebook's time limit
 
@@ -55,22 +57,24 @@ def _error_output(ename: str, message: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
 
 
-def _is_test(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
-
-
 class SandboxedExecute(Execute):
-    """nbgrader's Execute, in the sandbox kernel, with a notebook deadline and
-    `guard.restore()` before each test cell; cells that cannot run become errors."""
+    """nbgrader's Execute, split in two: the notebook's own cells run in the sandboxed
+    kernel; each graded test cell runs here (cvbook.grading.verdict), asking the kernel
+    only for what the student's code returns. Cells that cannot run become errors."""
 
     workdir = Unicode(help="the kernel's working folder").tag(config=True)
+    ipc_dir = Unicode(help="the folder of the kernel's sockets").tag(config=True)
     notebook_timeout = Float(300.0, help="seconds for the whole notebook").tag(config=True)
     report_file = Unicode(help="JSON file receiving what happened").tag(config=True)
 
     def preprocess(self, nb, resources, km=None):
+        from jupyter_client.manager import KernelManager
         from nbclient import NotebookClient
 
+        info = resources["nbgrader"]
+        grader = verdict.Grader(verdict.source_cells(info["db_url"], info["notebook"], info["assignment"]))
+        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self.ipc_dir, "k"),
+                           connection_file=os.path.join(self.ipc_dir, "kernel.json"))
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         resources = dict(resources)
@@ -78,7 +82,7 @@ class SandboxedExecute(Execute):
         self._check_assign_resources(resources)
         self.kernel_name = KERNEL_NAME
         deadline = time.monotonic() + self.notebook_timeout
-        stopped, problems, tampering = None, [], []
+        stopped, problems, references = None, [], {}
         cell_timeout = self.timeout
         with self.setup_kernel():
             info = self.wait_for_reply(self.kc.kernel_info())
@@ -86,6 +90,7 @@ class SandboxedExecute(Execute):
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 if stopped is None and time.monotonic() >= deadline:
                     stopped = f"the notebook's time limit ({self.notebook_timeout:.0f} s) was reached"
                     problems.append(f"cell {index}: {stopped}")
@@ -94,11 +99,14 @@ class SandboxedExecute(Execute):
                     cell.execution_count = None
                     continue
                 self.timeout = max(1, int(min(cell_timeout or 1e9, deadline - time.monotonic())))
-                original = cell.source
-                if _is_test(cell):
-                    cell.source = PROLOGUE + original
                 try:
-                    self.preprocess_cell(cell, resources, index)
+                    if grader.is_test(grade_id):
+                        outcome = self._check(grader, grade_id, cell, index)
+                        problems += outcome["problems"]
+                        if outcome["references"]:
+                            references[grade_id] = outcome["references"]
+                    else:
+                        self.preprocess_cell(cell, resources, index)
                 except DeadKernelError:
                     stopped = f"the kernel died in cell {index} (it exited, crashed or ran out of memory)"
                     problems.append(stopped)
@@ -108,19 +116,65 @@ class SandboxedExecute(Execute):
                     problems.append(stopped)
                     cell.outputs.append(_error_output("CellTimeoutError", stopped))
                 finally:
-                    cell.source = original
                     self.timeout = cell_timeout
                 for out in cell.outputs:
                     if out.output_type == "error" and out.ename in ("CellTimeoutError", "KeyboardInterrupt"):
                         problems.append(f"cell {index}: interrupted at its time limit")
-                if _is_test(cell):
-                    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-                    tampering += [l[len(guard.MARKER):].strip() for l in text.splitlines()
-                                  if l.startswith(guard.MARKER)]
         self.set_widgets_metadata()
         if self.report_file:
-            Path(self.report_file).write_text(json.dumps({"problems": problems, "tampering": tampering}))
+            Path(self.report_file).write_text(json.dumps({"problems": problems, "references": references}))
         return nb, self.resources
+
+    def _check(self, grader: verdict.Grader, grade_id: str, cell, index: int) -> dict:
+        """One test cell: the kernel serves the student's code over a socket while the
+        grader runs the test; the cell's outputs are the grader's."""
+        import socket
+        import threading
+
+        path = os.path.join(self.ipc_dir, f"rpc-{index}.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(1)
+        listener.settimeout(self.timeout)
+        result: dict = {}
+
+        def run_test():
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                result["outputs"] = [_error_output("KernelUnreachable", "the notebook's kernel did not start the test "
+                                                   "(did the notebook replace cvbook.grading.harness?)")]
+                result["outcome"] = {"references": [], "problems": []}
+                return
+            try:
+                result["outputs"], result["outcome"] = grader.check(grade_id, sock, self.timeout)
+            except Exception:  # noqa: BLE001 - the grader's own failure: reported, never a silent pass
+                import traceback
+
+                result["outputs"] = [_error_output("GraderError", "the grader failed on this test")]
+                result["outcome"] = {"references": [], "problems": [
+                    f"{grade_id}: the grader failed: {traceback.format_exc()[-1500:]}"]}
+
+        worker = threading.Thread(target=run_test, daemon=True)
+        worker.start()
+        serve = nbformat.v4.new_code_cell(f"__import__('cvbook.grading.harness', fromlist=['_']).serve({path!r})")
+        try:
+            self.execute_cell(serve, index, store_history=False)
+        finally:
+            self.nb.cells[index] = cell  # nbclient stores the cell it ran in the notebook
+            listener.close()
+            worker.join(self.timeout + 30)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        printed = [o for o in serve.outputs if o.output_type == "stream"]
+        interrupted = [o for o in serve.outputs if o.output_type == "error" and o.ename == "KeyboardInterrupt"]
+        outputs = result["outputs"] if "outputs" in result else [_error_output("GraderError", "the test did not finish")]
+        if interrupted and not any(o.output_type == "error" for o in outputs):
+            outputs = outputs + [_error_output("KeyboardInterrupt", "interrupted at its time limit")]
+        cell.outputs = printed + outputs
+        cell.execution_count = serve.execution_count
+        return result.get("outcome") or {"references": [], "problems": []}
 
 
 class ReplayExecution(NbGraderPreprocessor):
@@ -204,44 +258,13 @@ def copy_submission(src: Path, dest: Path, stand_ins: Path | None = None) -> lis
     return problems + skipped
 
 
-def _inside(path: Path, parent: Path) -> bool:
-    return path == parent or parent in path.parents
-
-
-def hidden_temp_paths(tmp_root: str) -> list[str]:
-    """What of the temp folder the kernel must not see: all of it, except the paths it
-    needs to run (the Python environment, every sys.path entry and cvbook itself, e.g. an
-    editable install in a clone under /tmp). Siblings on the way to those are hidden one by one."""
-    root = Path(tmp_root).resolve()
-    import cvbook  # an editable install is found through an import hook, not sys.path
-
-    needed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path,
-                                          Path(cvbook.__file__).parent) if p}
-    needed = {p for p in needed if _inside(p, root)}
-    if not needed:
-        return [str(root)]
-    hidden: list[str] = []
-
-    def walk(folder: Path) -> None:
-        for entry in sorted(folder.iterdir()):
-            entry = entry.resolve() if entry.is_symlink() else entry
-            if any(_inside(n, entry) for n in needed):
-                if entry not in needed and entry.is_dir():
-                    walk(entry)
-            else:
-                hidden.append(str(entry))
-
-    walk(root)
-    return hidden
-
-
 def run_worker(spec: dict) -> dict:
     """Grade one student in a scratch course (runs in its own process)."""
     start = time.perf_counter()
     main_root, scratch, student, assignment = (Path(spec["root"]), Path(spec["scratch"]),
                                                spec["student"], spec["assignment"])
-    sandbox, jupyter = Path(spec["sandbox"]), scratch / "jupyter"
-    for d in (sandbox, jupyter / "kernels", scratch / "submitted"):
+    workdir, ipc_dir, jupyter = Path(spec["sandbox"]), Path(spec["ipc_dir"]), scratch / "jupyter"
+    for d in (workdir, ipc_dir, jupyter / "kernels", scratch / "submitted"):
         d.mkdir(parents=True, exist_ok=True)
     shutil.copy(spec["template_db"], scratch / "gradebook.db")
     source = main_root / "solutions" / assignment
@@ -249,29 +272,25 @@ def run_worker(spec: dict) -> dict:
                     dirs_exist_ok=True)
     problems = copy_submission(main_root / "submitted" / student / assignment,
                                scratch / "submitted" / student / assignment)
-    # What the kernel must not see: the course's secrets and every grader scratch folder.
-    hide = [str(main_root / d) for d in ("solutions", "source", "submitted", "autograded", "feedback",
-                                         "reports", "release", "exchange")]
-    hide += [str(main_root / "gradebook.db"), str(main_root / "nbgrader_config.py"), spec["run_dir"]]
-    hide += hidden_temp_paths(tempfile.gettempdir())
-    status_file = scratch / "kernel-status.json"
+    # The kernel works in its own folder: the submission's other files, never a notebook
+    # (the one being graded holds the hidden tests once nbgrader restored them).
+    shutil.copytree(scratch / "submitted" / student / assignment, workdir,
+                    ignore=shutil.ignore_patterns("*.ipynb", "timestamp.txt"), dirs_exist_ok=True)
     kernel_cfg = scratch / "kernel.json"
-    kernel_cfg.write_text(json.dumps({
-        "workdir": str(sandbox), "memory_mb": spec["memory_mb"], "cpu_s": int(spec["timeout"]) + 30,
-        "hide": hide, "status_file": str(status_file), "log_file": str(scratch / "kernel.log")}))
+    cfg = sandbox.write_config(kernel_cfg, workdir=str(workdir), ipc_dir=str(ipc_dir), library=spec["library"],
+                               memory_mb=spec["memory_mb"], cpu_s=int(spec["timeout"]) + 30,
+                               unsandboxed=spec["unsandboxed"])
+    sandbox.prepare_folders(cfg)
     install_kernelspec(jupyter / "kernels", kernel_cfg, KERNEL_NAME)
     os.environ["JUPYTER_PATH"] = str(jupyter)
-    # The kernel runs in the sandbox folder: give it the submission's other files, never a notebook
-    # (the one being graded holds the hidden tests once nbgrader restored them).
-    shutil.copytree(scratch / "submitted" / student / assignment, sandbox,
-                    ignore=shutil.ignore_patterns("*.ipynb", "timestamp.txt"), dirs_exist_ok=True)
     execute_report = scratch / "execute.json"
     config = course.course_config(main_root, scratch / "gradebook.db")
     config.CourseDirectory.root = str(scratch)
     config.Autograde.sanitize_preprocessors = _sanitizers()
     config.Autograde.autograde_preprocessors = [SandboxedExecute]
     config.OverwriteCells.add_missing_cells = True
-    config.SandboxedExecute.workdir = str(sandbox)
+    config.SandboxedExecute.workdir = str(workdir)
+    config.SandboxedExecute.ipc_dir = str(ipc_dir)
     config.SandboxedExecute.notebook_timeout = float(spec["timeout"])
     config.SandboxedExecute.timeout = int(spec["cell_timeout"])
     config.SandboxedExecute.report_file = str(execute_report)
@@ -281,12 +300,23 @@ def run_worker(spec: dict) -> dict:
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     result = api.autograde(assignment, student, force=True, create=True)
     executed = json.loads(execute_report.read_text()) if execute_report.is_file() else {}
-    kernel = json.loads(status_file.read_text()) if status_file.is_file() else {}
     return {"student": student, "ok": bool(result["success"]),
             "problems": problems + executed.get("problems", []),
-            "tampering": executed.get("tampering", []), "isolation": kernel.get("isolation", "unknown"),
+            "references": executed.get("references", {}), "copies": _copies(scratch, student, assignment, spec),
+            "isolation": "none (--unsandboxed)" if spec["unsandboxed"] else "bubblewrap",
             "log_tail": "" if result["success"] else (result.get("error") or result.get("log") or "")[-3000:],
             "seconds": time.perf_counter() - start}
+
+
+def _copies(scratch: Path, student: str, assignment: str, spec: dict) -> list[str]:
+    """Solution cells that repeat a graded reference's source (flagged, not scored)."""
+    flags = []
+    for path in sorted((scratch / "submitted" / student / assignment).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cells = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+                 if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+        flags += graded_refs.flag_copies(cells, spec["references"])
+    return flags
 
 
 class _WorkerTimeout(BaseException):
@@ -294,7 +324,7 @@ class _WorkerTimeout(BaseException):
 
 
 def _failure(student: str, why: str, seconds: float, log: str = "") -> dict:
-    return {"student": student, "ok": False, "problems": [why], "tampering": [], "isolation": "unknown",
+    return {"student": student, "ok": False, "problems": [why], "references": {}, "copies": [], "isolation": "unknown",
             "log_tail": log, "seconds": seconds}
 
 
@@ -330,7 +360,8 @@ class StudentResult:
     score: float | None = None
     max_score: float | None = None
     problems: list[str] = field(default_factory=list)
-    tampering: list[str] = field(default_factory=list)
+    references: dict[str, list[str]] = field(default_factory=dict)  # test cell -> references its code called
+    copies: list[str] = field(default_factory=list)  # solution cells that repeat a reference's source
     isolation: str = "unknown"
     seconds: float = 0.0
 
@@ -390,12 +421,20 @@ def _check_assignment(root: Path, assignment: str) -> None:
 
 def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int = 2, timeout: float = 300,
                      cell_timeout: float | None = None, memory_mb: int | None = 2048,
-                     students: list[str] | None = None) -> list[StudentResult]:
-    """Autograde submitted/<student>/<assignment> for every student (or `students`)."""
+                     students: list[str] | None = None, unsandboxed: bool = False) -> list[StudentResult]:
+    """Autograde submitted/<student>/<assignment> for every student (or `students`).
+
+    Refuses to start (sandbox.SandboxUnavailable) when the sandbox cannot be built here,
+    unless `unsandboxed`; then every result says so in its `isolation`."""
     root = Path(root).resolve()
     if jobs < 1 or timeout <= 0:
         raise ValueError(f"jobs must be >= 1 and timeout > 0, got jobs={jobs}, timeout={timeout}")
     _check_assignment(root, assignment)
+    if not unsandboxed:
+        sandbox.check()
+    references = []
+    for notebook in sorted((root / "solutions" / assignment).glob("*.ipynb")):
+        references += graded_refs.graded_references(notebook)
     students = find_students(root, assignment) if students is None else students
     run_dir = Path(tempfile.mkdtemp(prefix="cvbook-grade-"))
     results: dict[str, StudentResult] = {}
@@ -406,11 +445,14 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
             src.backup(dst)  # a consistent copy, even if someone reads the gradebook meanwhile
         config = course.course_config(root)
         (run_dir / "scratch").mkdir()
+        library = graded_refs.library_without(references, run_dir / "library")
         hard_limit = timeout + WORKER_OVERHEAD_S
         for i, student in enumerate(students):
             scratch = run_dir / "scratch" / student
             specs.append({"root": str(root), "scratch": str(scratch), "student": student, "assignment": assignment,
-                          "sandbox": tempfile.mkdtemp(prefix=f"cvbook-sandbox-{i}-"), "run_dir": str(run_dir),
+                          "sandbox": tempfile.mkdtemp(prefix=f"cvbook-sandbox-{i}-"),
+                          "ipc_dir": tempfile.mkdtemp(prefix="cvb-"), "library": str(library),
+                          "references": references, "unsandboxed": unsandboxed, "run_dir": str(run_dir),
                           "template_db": str(template), "timeout": timeout,
                           "cell_timeout": cell_timeout or timeout, "memory_mb": memory_mb})
         # Forked workers start with nbgrader already imported (seconds of CPU each, otherwise).
@@ -424,23 +466,30 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
                 except Exception as err:  # noqa: BLE001 - a worker process died: report, go on
                     out = _failure(spec["student"], f"the grader process failed ({type(err).__name__})", 0.0)
                 shutil.rmtree(spec["sandbox"], ignore_errors=True)
+                shutil.rmtree(spec["ipc_dir"], ignore_errors=True)
                 try:
                     recorded, log = _record(config, run_dir, assignment, spec["student"], root)
                 except Exception as err:  # noqa: BLE001 - this student is reported, the others go on
                     recorded, log = False, f"{type(err).__name__}: {err}"
                 problems = list(out["problems"])
+                for test, refs in sorted(out["references"].items()):
+                    problems.append(f"{test}: used the library's answer {', '.join(refs)}: no points for this part")
+                if unsandboxed:
+                    problems.append("graded WITHOUT the sandbox (--unsandboxed): the kernel could read and "
+                                    "change course files")
                 if not out["ok"]:
                     problems.append("the worker could not grade this submission: " + _last_line(out["log_tail"]))
                 if not recorded:
                     problems.append("nbgrader could not record this submission: " + _last_line(log))
                 status = "failed" if not recorded else ("graded-with-problems" if problems else "graded")
                 results[spec["student"]] = StudentResult(
-                    spec["student"], status, problems=problems, tampering=out["tampering"],
+                    spec["student"], status, problems=problems, references=out["references"], copies=out["copies"],
                     isolation=out["isolation"], seconds=round(out["seconds"], 2))
     finally:  # also when interrupted: no scratch copy of a gradebook or submission is left behind
         shutil.rmtree(run_dir, ignore_errors=True)
         for spec in specs:
             shutil.rmtree(spec["sandbox"], ignore_errors=True)
+            shutil.rmtree(spec["ipc_dir"], ignore_errors=True)
     final = course.scores(root, assignment)
     for student, res in results.items():
         if student in final:

@@ -1,201 +1,222 @@
-"""The grading kernel: an IPython kernel started inside limits, for running one
-student's notebook.
+"""The grading kernel's sandbox: bubblewrap, an allow-list of what the kernel may see.
 
-Launched by the kernelspec that `install_kernelspec` writes, as
-`python -m cvbook.grading.sandbox --config FILE -f CONNECTION_FILE`. Before the kernel
-runs any student code it:
+`cvbook grade` starts each student's kernel through the kernelspec that
+`install_kernelspec` writes: `python -m cvbook.grading.sandbox launch CONFIG -f FILE`.
+`launch` (the grader's side) builds a bubblewrap (`bwrap`) command and replaces itself
+with it. Inside, the kernel sees only:
 
-* makes the whole filesystem read-only except its working folder, and hides the
-  course's secrets (gradebook, solutions, other students' work, the grader's scratch
-  folders, /tmp) behind empty tmpfs mounts, in a private mount namespace (Linux; unprivileged through a user namespace), so a notebook
-  can neither read hidden tests from disk nor write outside its own working folder;
-* caps its memory (RLIMIT_DATA: allocations past it raise MemoryError), file sizes and
-  CPU time, and dies with its parent (the grader) so a runaway kernel never outlives it;
-* starts from a scrubbed environment (no paths into the course, one thread per kernel);
-* snapshots the modules that tests rely on (cvbook's checks, torch, numpy, builtins),
-  so that `guard.restore()` can undo monkeypatching before each test cell.
+* the system's read-only files (/usr, /etc, the Python installation and the course's
+  environment), the dataset folder, and the course library with the graded parts'
+  references replaced by stand-ins (cvbook.grading.references);
+* its own writable working folder (the submission's files, never a notebook), a private
+  /tmp and /dev/shm of limited size, and the folder of its Jupyter sockets.
 
-The config file is JSON: {"workdir", "memory_mb", "cpu_s", "hide": [...], "status_file", "log_file"}. What isolation was achieved is written to
-status_file before any student code runs (the file is out of the kernel's reach).
+Course files (gradebook, solutions, source, other students, .git, the grader's scratch
+folders) are simply not there. The kernel has its own PID, IPC, UTS and network
+namespaces (no network; its loopback reaches nothing but itself), its own /proc, no
+capabilities (it cannot mount or unmount), and runs as an unprivileged user of its own
+when the grader is root. Limits: memory, processes, file size, CPU time. When the
+kernel ends, bubblewrap ends, and the PID namespace takes every process it started
+with it (`--die-with-parent` covers the grader dying).
+
+`init` runs inside, before any student code: limits, the unprivileged user, a clean
+environment, then the IPython kernel. If the sandbox cannot be built, `check()` says
+why and what to install, and `cvbook grade` stops before running any notebook;
+`--unsandboxed` runs kernels with the limits only, and every grade is marked so.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import resource
-import signal
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
-CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
-MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG = 1
 FILE_SIZE_LIMIT = 256 << 20  # bytes one file may grow to
-KEEP_ENV = ("PATH", "LANG", "LC_ALL", "NBGRADER_EXECUTION", "SYSTEMROOT")
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(ret: int, what: str) -> None:
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
+TMP_SIZE = 256 << 20  # bytes of the private /tmp and /dev/shm
+PROCESS_ALLOWANCE = 64  # processes and threads the kernel may add
+UID_BASE = 1_000_000  # kernels run as UID_BASE + the grading worker's pid when the grader is root
 
 
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = lambda s: None if s is None else s.encode()  # noqa: E731
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-           f"mount {target}")
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot be built on this machine; the message says what to do."""
 
 
-def _enter_private_namespace() -> None:
-    """A mount namespace of our own; through a user namespace when not root."""
-    uid, gid = os.geteuid(), os.getegid()
-    if uid == 0:
-        _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap") or (os.path.exists("/usr/bin/bwrap") and "/usr/bin/bwrap") or None
+
+
+def _parents(path: str) -> list[str]:
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[:i + 1]) for i in range(len(parts))]
+
+
+def bwrap_command(cfg: dict, inner: list[str]) -> list[str]:
+    """The bubblewrap command line for `cfg` (see `write_config`), running `inner`."""
+    cmd = [bwrap_path() or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+           "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "grader",
+           "--cap-drop", "ALL"]
+    if os.geteuid() == 0:  # init needs these two to become the kernel's own user; it then has none
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
-        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(CLONE_NEWUSER|CLONE_NEWNS)")
-        Path("/proc/self/setgroups").write_text("deny")
-        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    # Mounts made from here on must not propagate back to the host.
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        cmd += ["--unshare-user", "--disable-userns"]
+    cmd += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for link in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
+        if os.path.islink(f"/{link}"):
+            cmd += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        elif os.path.isdir(f"/{link}"):
+            cmd += ["--ro-bind", f"/{link}", f"/{link}"]
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--size", str(TMP_SIZE), "--perms", "1777", "--tmpfs", "/tmp",
+            "--size", str(TMP_SIZE), "--perms", "1777", "--tmpfs", "/dev/shm"]
+    if os.path.isdir("/sys/devices/system/cpu"):  # torch reads the CPU's topology
+        cmd += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
+    binds = [(p, p, "ro") for p in cfg["read_only"]] + [(cfg["library"], cfg["package_dir"], "ro")]
+    binds += [(src, dest, "ro") for dest, src in cfg.get("data", {}).items()]
+    binds += [(cfg["workdir"], cfg["workdir"], "rw"), (cfg["ipc_dir"], cfg["ipc_dir"], "rw")]
+    made: set[str] = {"/", "/usr", "/etc", "/tmp", "/dev", "/proc"}
+    for _, dest, _ in binds:  # parents that bubblewrap would otherwise create as 0700, unreadable
+        for parent in _parents(dest):
+            if parent not in made:
+                made.add(parent)
+                cmd += ["--perms", "0755", "--dir", parent]
+    for src, dest, mode in binds:
+        cmd += ["--ro-bind" if mode == "ro" else "--bind", src, dest]
+    cmd += ["--chdir", cfg["workdir"], "--clearenv"]
+    for key, value in kernel_environment(cfg).items():
+        cmd += ["--setenv", key, value]
+    return cmd + inner
 
 
-# Per-mount options that a user namespace may not drop ("locked"): kept when remounting.
-_KEEP_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": 8, "noatime": 1024, "nodiratime": 2048,
-                 "relatime": 1 << 21}
+def kernel_environment(cfg: dict) -> dict[str, str]:
+    home = os.path.join(cfg["workdir"], ".home")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": "/tmp",
+           "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "IPYTHONDIR": os.path.join(home, ".ipython"),
+           "MPLCONFIGDIR": os.path.join(home, ".mpl"), "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "NBGRADER_EXECUTION": "autograde", "JUPYTER_RUNTIME_DIR": cfg["ipc_dir"]}
+    if cfg.get("data"):
+        env["CVBOOK_DATA"] = "/data"
+    return env
 
 
-def _mount_points() -> list[tuple[str, int]]:
-    points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        fields = line.split()
-        point = fields[4].replace("\\040", " ")
-        flags = sum(_KEEP_OPTIONS.get(o, 0) for o in fields[5].split(","))
-        if not point.startswith(("/proc", "/sys", "/dev")):
-            points.append((point, flags))
-    return points
+def write_config(path: Path | str, *, workdir: str, ipc_dir: str, library: str, memory_mb: int | None,
+                 cpu_s: int | None, unsandboxed: bool = False) -> dict:
+    """The kernel's sandbox settings, as `launch` reads them."""
+    import cvbook
+    from cvbook.data.locate import find_dataset_dir
+
+    read_only = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+    data = {}
+    found = find_dataset_dir("fashion-mnist", required=False)  # the exercises' dataset, read-only
+    if found is not None:
+        data["/data/fashion-mnist"] = str(Path(found).resolve())
+    cfg = {"workdir": workdir, "ipc_dir": ipc_dir, "library": library,
+           "package_dir": str(Path(cvbook.__file__).resolve().parent), "read_only": read_only, "data": data,
+           "memory_mb": memory_mb, "cpu_s": cpu_s, "unsandboxed": unsandboxed,
+           "uid": UID_BASE + os.getpid() if os.geteuid() == 0 else None}
+    Path(path).write_text(json.dumps(cfg, indent=1))
+    return cfg
 
 
-def isolate_filesystem(workdir: str, hide: list[str], keep: list[str]) -> list[str]:
-    """(Inside a private mount namespace.) Make the whole filesystem read-only, cover each
-    path of `hide` with an empty tmpfs (or /dev/null for a file), and give back a
-    writable `workdir` and the files of `keep` (e.g. the kernel's connection file).
-    Returns the mount points that could not be made read-only."""
-    kept = {p: Path(p).read_bytes() for p in keep if Path(p).is_file()}
-    # Opened inside the new namespace: a bind source must belong to the caller's namespace.
-    work_fd = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
-    writable = []
-    for point, flags in _mount_points():
-        try:
-            _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
-        except OSError:
-            writable.append(point)
-    for path in hide:
-        if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-        elif os.path.isfile(path):
-            _mount("/dev/null", path, None, MS_BIND)
-            # Read-only too: writes to a hidden file must fail, not vanish into /dev/null.
-            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-    # The working folder may have been covered by a hidden parent: bind it back, writable.
-    os.makedirs(workdir, exist_ok=True)
-    _mount(f"/proc/self/fd/{work_fd}", workdir, None, MS_BIND)
-    _mount(None, workdir, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)  # a bind copies "read-only"
-    os.close(work_fd)
-    for path, data in kept.items():
-        if not os.path.exists(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            Path(path).write_bytes(data)
-    os.chdir(workdir)
-    return writable
+def prepare_folders(cfg: dict) -> None:
+    """The kernel's user owns its working folder and socket folder, and nothing else."""
+    for folder in (cfg["workdir"], cfg["ipc_dir"]):
+        os.makedirs(folder, exist_ok=True)
+        if cfg.get("uid") is not None:
+            for dirpath, dirnames, filenames in os.walk(folder):
+                for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
+                    os.lchown(name, cfg["uid"], cfg["uid"])
+        os.chmod(folder, 0o711)  # bubblewrap (root without capabilities) must enter it; nobody may list it
 
 
-def namespaces_available() -> bool:
-    """Whether this machine lets the grader isolate kernels (tried in a throwaway child)."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _enter_private_namespace()
-            os._exit(0)
-        except BaseException:  # noqa: BLE001 - the child only reports success or failure
-            os._exit(1)
-    return os.waitpid(pid, 0)[1] == 0
+def _process_limit(uid: int | None) -> int:
+    """The kernel's own processes and threads, plus what the grader's user already runs
+    when the kernel shares its user (the limit counts every process of a user)."""
+    if uid is not None:
+        return PROCESS_ALLOWANCE
+    me, tasks = os.getuid(), 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.stat(f"/proc/{pid}").st_uid == me:
+                    tasks += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                pass
+    return tasks + PROCESS_ALLOWANCE
 
 
-def apply_limits(memory_mb: int | None, cpu_s: int | None) -> None:
-    if memory_mb:
-        limit = int(memory_mb) << 20
+def check(timeout: float = 30) -> None:
+    """Raise SandboxUnavailable, saying why and what to do, if bubblewrap cannot run here."""
+    if bwrap_path() is None:
+        raise SandboxUnavailable(
+            "bubblewrap is not installed: install it (Debian/Ubuntu: `sudo apt-get install bubblewrap`; "
+            "`make setup` does it), or grade with --unsandboxed and accept unisolated kernels")
+    probe = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--ro-bind", "/usr", "/usr",
+             "--proc", "/proc", "--dev", "/dev"]
+    if os.geteuid() != 0:
+        probe = ["--unshare-user"] + probe
+    for link in ("bin", "lib", "lib64"):
+        if os.path.islink(f"/{link}"):
+            probe += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        elif os.path.isdir(f"/{link}"):
+            probe += ["--ro-bind", f"/{link}", f"/{link}"]
+    try:
+        proc = subprocess.run([bwrap_path(), *probe, "true"], capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise SandboxUnavailable(f"bubblewrap could not be started: {err}") from None
+    if proc.returncode != 0:
+        hint = ("enable unprivileged user namespaces (`sudo sysctl kernel.unprivileged_userns_clone=1`, "
+                "or in a container allow them), or run the grader as root" if os.geteuid() != 0 else
+                "the machine (or its container) forbids new namespaces; allow them")
+        raise SandboxUnavailable(f"bubblewrap cannot build a sandbox here ({proc.stderr.strip()[:300]}): {hint}; "
+                                 "or grade with --unsandboxed and accept unisolated kernels")
+
+
+def launch(config_file: str, connection_file: str) -> None:
+    """(The grader's side.) Replace this process with the sandboxed kernel."""
+    cfg = json.loads(Path(config_file).read_text())
+    inner = [sys.executable, "-m", "cvbook.grading.sandbox", "init", config_file, "-f", connection_file]
+    log = os.open(os.path.join(cfg["ipc_dir"], "kernel.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    if cfg.get("unsandboxed"):
+        os.chdir(cfg["workdir"])
+        os.execve(sys.executable, inner, {**os.environ, **kernel_environment(cfg), "CVBOOK_UNSANDBOXED": "1"})
+    # The sandbox reads its config from inside: put a copy where it can be read.
+    inside = os.path.join(cfg["ipc_dir"], "sandbox.json")
+    Path(inside).write_text(json.dumps(cfg))
+    inner[4] = inside
+    if cfg.get("uid") is not None:  # the kernel's user reads the connection file (0600, written by root)
+        os.chown(connection_file, cfg["uid"], cfg["uid"])
+    os.execv(bwrap_path(), bwrap_command(cfg, inner))
+
+
+def init(config_file: str, connection_file: str) -> None:
+    """(Inside the sandbox.) Limits, the kernel's own user, then the IPython kernel."""
+    cfg = json.loads(Path(config_file).read_text())
+    if cfg.get("memory_mb"):
+        limit = int(cfg["memory_mb"]) << 20
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    if cpu_s:
-        resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_s), int(cpu_s) + 5))
+    if cfg.get("cpu_s"):
+        resource.setrlimit(resource.RLIMIT_CPU, (int(cfg["cpu_s"]), int(cfg["cpu_s"]) + 5))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # Die with the grader: a kernel stuck in C code must not outlive a killed worker.
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def scrub_environment(workdir: str) -> None:
-    kept = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
-    os.environ.clear()
-    os.environ.update(kept)
-    private = os.path.join(workdir, ".kernel-home")
-    os.makedirs(private, exist_ok=True)
-    os.environ.update({
-        "HOME": private, "TMPDIR": private, "IPYTHONDIR": os.path.join(private, ".ipython"),
-        "MPLCONFIGDIR": os.path.join(private, ".mpl"), "MPLBACKEND": "Agg",
-        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    })
-
-
-def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--config" not in argv or "-f" not in argv:
-        raise SystemExit("usage: python -m cvbook.grading.sandbox --config FILE -f CONNECTION_FILE")
-    config_path = argv[argv.index("--config") + 1]
-    connection_file = os.path.abspath(argv[argv.index("-f") + 1])
-    cfg = json.loads(Path(config_path).read_text())
-    workdir = cfg["workdir"]
-    status = {"isolation": "none", "isolation_error": None}
-    # Opened now, written once isolated: the file itself is hidden from the kernel by then.
-    status_fh = open(cfg["status_file"], "w") if cfg.get("status_file") else None
-    if cfg.get("log_file"):  # the kernel's own stdout/stderr (not the notebook's outputs) go to a log
-        log_fd = os.open(cfg["log_file"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-    try:
-        _enter_private_namespace()
-    except OSError as err:  # no namespaces here (container policy, old kernel): limits still apply
-        status["isolation_error"] = str(err)
-        os.chdir(workdir)
-    else:
-        # Past this point a failure is fatal: a half-isolated kernel must not run student code.
-        writable = isolate_filesystem(workdir, cfg.get("hide", []), [connection_file])
-        status["isolation"] = "mount-namespace"
-        if writable:
-            status["isolation"] += f" (still writable: {', '.join(writable)})"
-    # Written before student code runs; with isolation on, the file is hidden from it afterwards.
-    if status_fh is not None:
-        status_fh.write(json.dumps(status))
-        status_fh.close()
-    scrub_environment(workdir)
-    apply_limits(cfg.get("memory_mb"), cfg.get("cpu_s"))
-    from cvbook.grading import guard
-
-    guard.snapshot_modules()
+    nproc = _process_limit(cfg.get("uid") if os.geteuid() == 0 else None)
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    if os.geteuid() == 0 and cfg.get("uid") is not None and not cfg.get("unsandboxed"):
+        os.setgroups([])
+        os.setgid(int(cfg["uid"]))
+        os.setuid(int(cfg["uid"]))  # every capability goes with root
+    os.makedirs(os.environ.get("HOME", cfg["workdir"]), exist_ok=True)
     from ipykernel.kernelapp import IPKernelApp
 
     sys.argv = [sys.argv[0]]
     app = IPKernelApp.instance()
-    app.initialize([
-        "-f", connection_file, "--HistoryManager.hist_file=:memory:",
-        "--IPKernelApp.exec_lines=['__import__(\"cvbook.grading.guard\").grading.guard.snapshot_shell()']",
-    ])
-    guard.hook_kernel(app.kernel)
+    app.initialize(["-f", connection_file, "--HistoryManager.hist_file=:memory:"])
     app.start()
 
 
@@ -203,11 +224,20 @@ def install_kernelspec(kernels_dir: Path | str, config_file: Path | str, name: s
     """Write a kernelspec `name` under kernels_dir (a JUPYTER_PATH/kernels folder)."""
     spec_dir = Path(kernels_dir) / name
     spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "cvbook.grading.sandbox", "--config", str(config_file),
+    spec = {"argv": [sys.executable, "-m", "cvbook.grading.sandbox", "launch", str(config_file),
                      "-f", "{connection_file}"],
-            "display_name": "cvbook grader (sandboxed)", "language": "python"}
+            "display_name": "cvbook grader (sandboxed)", "language": "python",
+            # An interrupt travels as a message: a signal would reach bubblewrap, not the kernel.
+            "interrupt_mode": "message"}
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return name
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 4 or argv[0] not in ("launch", "init") or argv[2] != "-f":
+        raise SystemExit("usage: python -m cvbook.grading.sandbox launch|init CONFIG -f CONNECTION_FILE")
+    (launch if argv[0] == "launch" else init)(argv[1], argv[3])
 
 
 if __name__ == "__main__":

@@ -20,10 +20,11 @@ PUBLIC_MESSAGE = "double(2)"
 
 _SOLUTION_META = {"grade": False, "locked": False, "schema_version": 3, "solution": True, "task": False}
 _TEST_META = {"grade": True, "locked": True, "schema_version": 3, "solution": False, "task": False}
+_LOCKED_META = {"grade": False, "locked": True, "schema_version": 3, "solution": False, "task": False}
 
 CELLS = [
     ("markdown", None, "# Toy assignment\nThree small functions."),
-    ("code", None, "import os\nimport numpy as np\nimport torch\n"
+    ("code", ("setup", 0), "import os\nimport numpy as np\nimport torch\n"
                    "from cvbook.grading.checks import check_equal, check_tensor, check_close"),
     ("code", ("double", None), "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
     ("code", ("test_double", 2), f'check_equal(double(2), 4, "{PUBLIC_MESSAGE}")\n'
@@ -51,7 +52,7 @@ def source_notebook() -> nbformat.NotebookNode:
         cell = nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
         if grading:
             grade_id, points = grading
-            meta = dict(_TEST_META if points else _SOLUTION_META, grade_id=grade_id)
+            meta = dict(_TEST_META if points else _LOCKED_META if points == 0 else _SOLUTION_META, grade_id=grade_id)
             if points:
                 meta["points"] = points
             cell.metadata["nbgrader"] = meta

@@ -1,0 +1,19 @@
+"""Test helpers that run in the student's kernel (see `remote.runs_in_kernel`): what a
+test needs to observe next to the student's objects, returned as data."""
+
+from __future__ import annotations
+
+from cvbook.grading.remote import runs_in_kernel
+
+
+@runs_in_kernel
+def value_and_grad(function, inputs, *args):
+    """(function(inputs, *args), d function / d inputs): the gradient through the student's code."""
+    import torch
+
+    inputs = inputs.detach().clone().requires_grad_(True)
+    value = function(inputs, *args)
+    if not isinstance(value, torch.Tensor) or not value.requires_grad:
+        return value, None
+    (grad,) = torch.autograd.grad(value.sum(), inputs, allow_unused=True)
+    return value.detach(), grad
