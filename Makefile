@@ -28,7 +28,8 @@ $(SETUP_STAMP): lib/pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@# uv resolves from PyPI (torch 2.13.0 + torchvision 0.28.0 builds that import together) in seconds.
 	@test -x $(BIN)/uv || $(PY) -m pip install --isolated --disable-pip-version-check -q uv==0.13.9
-	$(BIN)/uv pip install --python $(PY) -q -e "lib[course]"
+	@# Compiled bytecode: the grading sandbox reads the environment read-only (torch would import in 5 s, not 1).
+	$(BIN)/uv pip install --python $(PY) -q --compile-bytecode -e "lib[course]"
 	@rm -f $(VENV)/.setup-* && touch $@
 
 # Fashion-MNIST, the course's default dataset: Debian ships it; install it if no copy is found.

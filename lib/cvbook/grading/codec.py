@@ -101,7 +101,7 @@ def _enc_tensor(t, views_of) -> dict:
             out.update(view_of=i, offset=t.storage_offset() - base.storage_offset())
             break
     data = t.detach().cpu().contiguous()
-    raw = data.view(torch.uint8).numpy().tobytes() if data.numel() else b""
+    raw = data.reshape(-1).view(torch.uint8).numpy().tobytes() if data.numel() else b""
     out["v"] = _b64(raw)
     return out
 

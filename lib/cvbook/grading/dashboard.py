@@ -54,9 +54,17 @@ def dashboard_data(root: Path | str, db_path: Path | str | None = None) -> dict:
             report = root / "reports" / "grade" / f"{name}.json"
             if report.is_file():
                 entries = json.loads(report.read_text()).get("students", [])
-                data["problems"][name] = {e["student"]: e["problems"] + [f"restored: {t}" for t in e["tampering"]]
-                                          for e in entries if e["problems"] or e["tampering"]}
+                data["problems"][name] = {e["student"]: _flags(e) for e in entries if _flags(e)}
     return data
+
+
+def _flags(entry: dict) -> list[str]:
+    """What the instructor should look at for one student: problems (which name any part that
+    used a reference and grades made without the sandbox) and copies of the references."""
+    flags = list(entry.get("problems", [])) + [f"possible copy: {c}" for c in entry.get("copies", [])]
+    if entry.get("isolation", "").startswith("none"):
+        flags.append("graded without the sandbox")
+    return list(dict.fromkeys(flags))
 
 
 def grades_csv(data: dict) -> str:

@@ -13,6 +13,7 @@ in case a submission managed to print it.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 from pathlib import Path
@@ -54,7 +55,7 @@ def _failure_message(cell) -> str | None:
     return None
 
 
-def notebook_feedback(nb, grades: dict[str, tuple[float, float]], title: str) -> str:
+def notebook_feedback(nb, grades: dict[str, tuple[float, float]], title: str, notice: str = "") -> str:
     """HTML for one autograded notebook; grades: grade_id -> (score, max_score)."""
     all_hidden = []
     for cell in nb.cells:
@@ -81,7 +82,8 @@ def notebook_feedback(nb, grades: dict[str, tuple[float, float]], title: str) ->
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
             f"<p><b>Score: {total:g} / {total_max:g}</b></p>"
-            "<table><tr><th>check</th><th>result</th><th>points</th><th>test and message</th></tr>"
+            + (f'<p class="fail">{html.escape(notice)}</p>' if notice else "")
+            + "<table><tr><th>check</th><th>result</th><th>points</th><th>test and message</th></tr>"
             + "".join(rows) + "</table></body></html>")
 
 
@@ -89,13 +91,18 @@ def write_feedback(root: Path | str, assignment: str, students: list[str] | None
     """feedback/<student>/<assignment>/<notebook>.html for every autograded student."""
     root = Path(root)
     graded = course.scores(root, assignment)
+    report = root / "reports" / "grade" / f"{assignment}.json"
+    isolation = {e["student"]: e.get("isolation", "") for e in
+                 (json.loads(report.read_text()).get("students", []) if report.is_file() else [])}
     written = []
     for student in students if students is not None else sorted(graded):
         folder = root / "autograded" / student / assignment
         for nb_path in sorted(folder.glob("*.ipynb")):
             nb = nbformat.read(nb_path, as_version=4)
+            notice = ("Graded without the sandbox: this grade is provisional."
+                      if isolation.get(student, "").startswith("none") else "")
             page = notebook_feedback(nb, graded.get(student, {}).get("cells", {}),
-                                     f"{assignment} / {nb_path.stem}: feedback for {student}")
+                                     f"{assignment} / {nb_path.stem}: feedback for {student}", notice)
             dest = root / "feedback" / student / assignment / f"{nb_path.stem}.html"
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_suffix(".tmp")

@@ -17,3 +17,18 @@ def value_and_grad(function, inputs, *args):
         return value, None
     (grad,) = torch.autograd.grad(value.sum(), inputs, allow_unused=True)
     return value.detach(), grad
+
+
+class RecordingTransform:
+    """A transform that reports what it was given, as its result:
+    ("transformed", how many calls so far, the input's type, its pixels if it is a PIL image)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, image):
+        import numpy as np
+
+        self.calls += 1
+        kind = f"{type(image).__module__}.{type(image).__name__}"
+        return "transformed", self.calls, kind, np.array(image) if kind.startswith("PIL.") else None

@@ -49,6 +49,7 @@ from cvbook.grading import course, references as graded_refs, sandbox, verdict
 from cvbook.grading.sandbox import install_kernelspec
 
 KERNEL_NAME = "cvbook-grader"
+OUTPUT_LIMIT = 1 << 20  # characters of output kept per cell; a runaway print loop costs nothing more
 NOT_RUN = "NotRun"
 WORKER_OVERHEAD_S = 90  # kernel start and nbgrader bookkeeping, on top of the notebook's time limit
 
@@ -76,6 +77,8 @@ class SandboxedExecute(Execute):
         km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self.ipc_dir, "k"),
                            connection_file=os.path.join(self.ipc_dir, "kernel.json"))
         NotebookClient.__init__(self, nb, km)
+        self.shutdown_kernel = "immediate"  # nothing in the kernel is worth a graceful goodbye
+        self._output_sizes: dict[int, int] = {}
         self.reset_execution_trackers()
         resources = dict(resources)
         resources["metadata"] = dict(resources.get("metadata", {}), path=self.workdir)
@@ -124,6 +127,19 @@ class SandboxedExecute(Execute):
         if self.report_file:
             Path(self.report_file).write_text(json.dumps({"problems": problems, "references": references}))
         return nb, self.resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's output handling, with at most OUTPUT_LIMIT characters kept per cell."""
+        if msg["msg_type"] in ("stream", "display_data", "execute_result", "error", "update_display_data"):
+            size = len(json.dumps(msg["content"]))
+            seen = self._output_sizes.get(cell_index, 0)
+            self._output_sizes[cell_index] = seen + size
+            if seen + size > OUTPUT_LIMIT:
+                if seen <= OUTPUT_LIMIT:
+                    outs.append(nbformat.v4.new_output("stream", name="stderr", text=(
+                        f"[output cut: more than {OUTPUT_LIMIT:,} characters]\n")))
+                return None
+        return super().output(outs, msg, display_id, cell_index)
 
     def _check(self, grader: verdict.Grader, grade_id: str, cell, index: int) -> dict:
         """One test cell: the kernel serves the student's code over a socket while the
@@ -455,7 +471,10 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
                           "references": references, "unsandboxed": unsandboxed, "run_dir": str(run_dir),
                           "template_db": str(template), "timeout": timeout,
                           "cell_timeout": cell_timeout or timeout, "memory_mb": memory_mb})
-        # Forked workers start with nbgrader already imported (seconds of CPU each, otherwise).
+        # Forked workers start with nbgrader and torch already imported (seconds of CPU each, otherwise):
+        # the tests run in the workers.
+        import torch  # noqa: F401
+
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(_grade_in_worker, spec, hard_limit): spec for spec in specs}
             # Results are recorded one at a time, here, as workers finish: one writer for the gradebook.

@@ -95,7 +95,8 @@ def library_without(references: list[str], dest: Path | str) -> Path:
         if missing:
             raise ValueError(f"graded references not found in {module}: {sorted(missing)}")
         path.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n")
-    compileall.compile_dir(str(out), quiet=1, workers=1)
+    if not compileall.compile_dir(str(out), quiet=2, workers=1):
+        raise RuntimeError(f"the library copy in {out} does not compile")
     for p in [out, *out.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     return out

@@ -145,8 +145,14 @@ class Remote:
     def __call__(self, *args, **kwargs):
         return self._conn.ask("call", self._target, args=args, kwargs=kwargs)
 
+    def __getattribute__(self, name):
+        if name in ("__module__", "__name__", "__qualname__", "__doc__"):  # the student's, not this class's
+            return object.__getattribute__(self, "_conn").ask("getattr", object.__getattribute__(self, "_target"),
+                                                              attr=name)
+        return object.__getattribute__(self, name)
+
     def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__") and name not in ("__name__", "__module__", "__qualname__"):
+        if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         return self._conn.ask("getattr", self._target, attr=name)
 

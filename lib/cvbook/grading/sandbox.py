@@ -35,6 +35,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cvbook.grading import seccomp
+
 FILE_SIZE_LIMIT = 256 << 20  # bytes one file may grow to
 TMP_SIZE = 256 << 20  # bytes of the private /tmp and /dev/shm
 PROCESS_ALLOWANCE = 64  # processes and threads the kernel may add
@@ -192,7 +194,15 @@ def launch(config_file: str, connection_file: str) -> None:
     inner[4] = inside
     if cfg.get("uid") is not None:  # the kernel's user reads the connection file (0600, written by root)
         os.chown(connection_file, cfg["uid"], cfg["uid"])
-    os.execv(bwrap_path(), bwrap_command(cfg, inner))
+    command = bwrap_command(cfg, inner)
+    program = seccomp.no_network_filter()
+    if program is not None:
+        fd = os.memfd_create("cvbook-seccomp", 0)  # inherited by bubblewrap, which reads it
+        os.write(fd, program)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.set_inheritable(fd, True)
+        command[1:1] = ["--seccomp", str(fd)]
+    os.execv(bwrap_path(), command)
 
 
 def init(config_file: str, connection_file: str) -> None:
