@@ -75,11 +75,11 @@ found = []
 for base in ['', '/proc/1/root', '/proc/%d/root' % os.getppid()]:
     for t in ['/gradebook.db', '/solutions/toy/functions.ipynb', '/.git/config']:
         try:
-            found.append(open(base + ROOT + t, errors='ignore').read())
+            found.append(open(base + __ROOT__ + t, errors='ignore').read())
         except OSError:
             pass
 report['leaked'] = any('hidden_probe_7919' in t or 'git_secret_4111' in t for t in found)
-for key, family, address in (('socket', socket.AF_INET, ('127.0.0.1', PORT)), ('socket6', socket.AF_INET6, ('::1', PORT))):
+for key, family, address in (('socket', socket.AF_INET, ('127.0.0.1', __PORT__)), ('socket6', socket.AF_INET6, ('::1', __PORT__))):
     try:
         socket.socket(family).connect(address)
         report[key] = 'connected'
@@ -158,7 +158,7 @@ def graded(tmp_path_factory):
     graded_listener[0].listen(1)
     (root / ".git").mkdir()
     (root / ".git" / "config").write_text("[core]\n# git_secret_4111\n")
-    escape_code = ESCAPES.replace("ROOT", repr(str(root))).replace("PORT", str(graded_listener[0].getsockname()[1]))
+    escape_code = ESCAPES.replace("__ROOT__", repr(str(root))).replace("__PORT__", str(graded_listener[0].getsockname()[1]))
     folder = toy.submit(root, "escapes", {"double": escape_code}).parent
     os.symlink(root / "submitted" / "honest" / "toy" / toy.NOTEBOOK, folder / "other.ipynb")
     os.symlink(root / "gradebook.db", folder / "gradebook_link.db")

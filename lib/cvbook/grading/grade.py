@@ -69,14 +69,15 @@ class SandboxedExecute(Execute):
     report_file = Unicode(help="JSON file receiving what happened").tag(config=True)
 
     def preprocess(self, nb, resources, km=None):
-        from jupyter_client.manager import KernelManager
+        from jupyter_client.manager import AsyncKernelManager
         from nbclient import NotebookClient
 
         info = resources["nbgrader"]
         grader = verdict.Grader(verdict.source_cells(info["db_url"], info["notebook"], info["assignment"]))
-        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self.ipc_dir, "k"),
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self.ipc_dir, "k"),
                            connection_file=os.path.join(self.ipc_dir, "kernel.json"))
         NotebookClient.__init__(self, nb, km)
+        self.owns_km = True  # so that nbclient stops the kernel (it leaves alone a manager it was given)
         self.shutdown_kernel = "immediate"  # nothing in the kernel is worth a graceful goodbye
         self._output_sizes: dict[int, int] = {}
         self.reset_execution_trackers()
@@ -125,7 +126,8 @@ class SandboxedExecute(Execute):
                         problems.append(f"cell {index}: interrupted at its time limit")
         self.set_widgets_metadata()
         if self.report_file:
-            Path(self.report_file).write_text(json.dumps({"problems": problems, "references": references}))
+            Path(self.report_file).write_text(json.dumps({"problems": list(dict.fromkeys(problems)),
+                                                          "references": references}))
         return nb, self.resources
 
     def output(self, outs, msg, display_id, cell_index):
@@ -186,8 +188,9 @@ class SandboxedExecute(Execute):
         printed = [o for o in serve.outputs if o.output_type == "stream"]
         interrupted = [o for o in serve.outputs if o.output_type == "error" and o.ename == "KeyboardInterrupt"]
         outputs = result["outputs"] if "outputs" in result else [_error_output("GraderError", "the test did not finish")]
-        if interrupted and not any(o.output_type == "error" for o in outputs):
-            outputs = outputs + [_error_output("KeyboardInterrupt", "interrupted at its time limit")]
+        if interrupted:  # the student's code ran past the cell's time limit: that is the verdict
+            outputs = [o for o in outputs if o.output_type != "error"] + [_error_output(
+                "KeyboardInterrupt", f"your code was interrupted at the time limit ({self.timeout} s per cell)")]
         cell.outputs = printed + outputs
         cell.execution_count = serve.execution_count
         return result.get("outcome") or {"references": [], "problems": []}
@@ -320,8 +323,15 @@ def run_worker(spec: dict) -> dict:
             "problems": problems + executed.get("problems", []),
             "references": executed.get("references", {}), "copies": _copies(scratch, student, assignment, spec),
             "isolation": "none (--unsandboxed)" if spec["unsandboxed"] else "bubblewrap",
-            "log_tail": "" if result["success"] else (result.get("error") or result.get("log") or "")[-3000:],
+            "log_tail": "" if result["success"] else _failure_log(result, ipc_dir),
             "seconds": time.perf_counter() - start}
+
+
+def _failure_log(result: dict, ipc_dir: Path) -> str:
+    """nbgrader's log and the kernel's own output, for the report when a notebook failed."""
+    kernel_log = ipc_dir / "kernel.log"
+    kernel = kernel_log.read_text(errors="replace")[-2000:] if kernel_log.is_file() else ""
+    return ((result.get("log") or "") + (result.get("error") or ""))[-4000:] + "\n[kernel]\n" + kernel
 
 
 def _copies(scratch: Path, student: str, assignment: str, spec: dict) -> list[str]:
@@ -379,6 +389,7 @@ class StudentResult:
     references: dict[str, list[str]] = field(default_factory=dict)  # test cell -> references its code called
     copies: list[str] = field(default_factory=list)  # solution cells that repeat a reference's source
     isolation: str = "unknown"
+    log: str = ""  # the end of the grader's log or traceback, when something failed
     seconds: float = 0.0
 
 
@@ -503,7 +514,8 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
                 status = "failed" if not recorded else ("graded-with-problems" if problems else "graded")
                 results[spec["student"]] = StudentResult(
                     spec["student"], status, problems=problems, references=out["references"], copies=out["copies"],
-                    isolation=out["isolation"], seconds=round(out["seconds"], 2))
+                    isolation=out["isolation"], seconds=round(out["seconds"], 2),
+                    log=(out["log_tail"] + ("\n" + log if not recorded else ""))[-4000:])
     finally:  # also when interrupted: no scratch copy of a gradebook or submission is left behind
         shutil.rmtree(run_dir, ignore_errors=True)
         for spec in specs:

@@ -38,6 +38,7 @@ from pathlib import Path
 from cvbook.grading import seccomp
 
 FILE_SIZE_LIMIT = 256 << 20  # bytes one file may grow to
+OUTPUT_LIMIT = 1 << 20  # characters of output one cell may print
 TMP_SIZE = 256 << 20  # bytes of the private /tmp and /dev/shm
 PROCESS_ALLOWANCE = 64  # processes and threads the kernel may add
 UID_BASE = 1_000_000  # kernels run as UID_BASE + the grading worker's pid when the grader is root
@@ -222,12 +223,37 @@ def init(config_file: str, connection_file: str) -> None:
         os.setgid(int(cfg["uid"]))
         os.setuid(int(cfg["uid"]))  # every capability goes with root
     os.makedirs(os.environ.get("HOME", cfg["workdir"]), exist_ok=True)
+    # Every exercise imports torch: do it while the kernel starts, so that no cell's time limit
+    # is spent on seconds of importing (more on a busy machine).
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
     from ipykernel.kernelapp import IPKernelApp
 
     sys.argv = [sys.argv[0]]
     app = IPKernelApp.instance()
     app.initialize(["-f", connection_file, "--HistoryManager.hist_file=:memory:"])
+    _cap_output(app.shell)
     app.start()
+
+
+def _cap_output(shell, limit: int = OUTPUT_LIMIT) -> None:
+    """At most `limit` characters of printed output per cell leave the kernel: a print loop
+    must not flood the grader (which also cuts what it receives)."""
+    written = {"n": 0}
+    shell.events.register("pre_execute", lambda: written.update(n=0))
+    for stream in (sys.stdout, sys.stderr):
+        original = stream.write
+
+        def write(text, original=original):
+            before = written["n"]
+            written["n"] += len(text)
+            if written["n"] <= limit:
+                return original(text)
+            if before <= limit:
+                original(text[: max(0, limit - before)] + f"\n[output cut: more than {limit:,} characters]\n")
+            return len(text)
+
+        stream.write = write
 
 
 def install_kernelspec(kernels_dir: Path | str, config_file: Path | str, name: str = "cvbook-grader") -> str:
