@@ -336,12 +336,15 @@ def _failure_log(result: dict, ipc_dir: Path) -> str:
 
 def _copies(scratch: Path, student: str, assignment: str, spec: dict) -> list[str]:
     """Solution cells that repeat a graded reference's source (flagged, not scored)."""
+    def solution_cells(nb) -> dict[str, str]:
+        return {c.metadata["nbgrader"]["grade_id"]: course.solution_code(c) for c in nb.cells
+                if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+
     flags = []
     for path in sorted((scratch / "submitted" / student / assignment).glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        cells = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-                 if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
-        flags += graded_refs.flag_copies(cells, spec["references"])
+        source = Path(spec["root"]) / "solutions" / assignment / path.name
+        ours = solution_cells(nbformat.read(source, as_version=4)) if source.is_file() else {}
+        flags += graded_refs.flag_copies(solution_cells(nbformat.read(path, as_version=4)), spec["references"], ours)
     return flags
 
 

@@ -11,9 +11,11 @@ function of the library is intact, so setup and example cells keep working. The 
 source is not in the sandbox at all: neither importable, under any name, nor readable.
 
 `copy_similarity` compares a student's cell with the references' source after
-normalising names, docstrings and layout: a score of at least COPY_THRESHOLD on a
-reference of at least MIN_TOKENS tokens is flagged for the instructor (not scored: short
-functions have few ways to be written).
+normalising names, docstrings and layout: the share of the reference's tokens that the
+cell repeats, in order. A score of at least COPY_THRESHOLD (or COPY_MARGIN above the
+course's own solution, where the exercise dictates a layout close to the library's) on a
+reference of at least MIN_TOKENS tokens is flagged for the instructor, not scored: short
+functions have few ways to be written.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import tokenize
 from pathlib import Path
 
 COPY_THRESHOLD = 0.85
+COPY_MARGIN = 0.05
 MIN_TOKENS = 40
 
 
@@ -114,8 +117,8 @@ def reference_source(ref: str) -> str:
 
 
 def normalised_tokens(source: str) -> list[str]:
-    """Tokens of `source` with docstrings, comments and layout dropped and every local name
-    replaced by its order of first appearance (renaming variables changes nothing)."""
+    """Tokens of `source` with docstrings, comments and layout dropped and every name it
+    binds (arguments, variables, functions) replaced by one placeholder: renaming changes nothing."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -125,17 +128,18 @@ def normalised_tokens(source: str) -> list[str]:
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
                 isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
             node.body = body[1:] or [ast.Pass()]
-    names: dict[str, str] = {}
+    local = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.arg):
-            node.arg = names.setdefault(node.arg, f"v{len(names)}")
+            local.add(node.arg)
+            node.arg = "v"
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            node.id = names.setdefault(node.id, f"v{len(names)}")
+            local.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             node.name = "f"
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in names:
-            node.id = names[node.id]
+        if isinstance(node, ast.Name) and node.id in local:
+            node.id = "v"
     text = ast.unparse(tree)
     return [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline)
             if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
@@ -152,8 +156,11 @@ def copy_similarity(student_code: str, ref_source: str) -> float:
     return sum(block.size for block in matcher.get_matching_blocks()) / len(ref)
 
 
-def flag_copies(student_cells: dict[str, str], references: list[str]) -> list[str]:
-    """One line per solution cell that repeats a reference's source past the threshold."""
+def flag_copies(student_cells: dict[str, str], references: list[str],
+                solution_cells: dict[str, str] | None = None) -> list[str]:
+    """One line per solution cell that repeats a reference's source past the threshold:
+    COPY_THRESHOLD, or COPY_MARGIN above the course's own solution of that cell where the
+    exercise dictates a layout that already resembles the library's (a module's attributes)."""
     sources = {}
     for ref in references:
         try:
@@ -164,7 +171,9 @@ def flag_copies(student_cells: dict[str, str], references: list[str]) -> list[st
     for cell, code in student_cells.items():
         for ref, source in sources.items():
             score = copy_similarity(code, source)
-            if score >= COPY_THRESHOLD:
+            baseline = copy_similarity((solution_cells or {}).get(cell, ""), source)
+            threshold = max(COPY_THRESHOLD, baseline + COPY_MARGIN)
+            if score >= threshold:
                 flags.append(f"cell {cell} repeats {score:.0%} of the library's {ref} "
-                             f"(flagged at {COPY_THRESHOLD:.0%}): check it by hand")
+                             f"(flagged at {threshold:.0%}): check it by hand")
     return flags
