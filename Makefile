@@ -14,14 +14,14 @@ JUPYTER_ENV := HOME=$(CURDIR)/_build/.home JUPYTER_CONFIG_DIR=$(CURDIR)/_build/.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup python-env data browser book test release bench vendor-widgets clean help
+.PHONY: setup python-env data sandbox browser book test release bench vendor-widgets clean help
 help:
 	@echo "make book     set up, then build the book into _build/html (every chapter executed)"
 	@echo "make test     set up, then run the whole test suite"
 	@echo "make release  regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make bench    run the benchmarks and rewrite BENCHMARKS.md"
 
-setup: python-env data
+setup: python-env data sandbox
 
 python-env: $(SETUP_STAMP)
 $(SETUP_STAMP): lib/pyproject.toml
@@ -41,6 +41,13 @@ data:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
 	else \
 		$(BIN)/cvbook data fetch fashion-mnist; \
+	fi
+
+# bubblewrap: the sandbox of the grading kernels (`cvbook grade` refuses to run without it).
+sandbox:
+	@if ! command -v bwrap >/dev/null && command -v apt-get >/dev/null; then \
+		echo "Installing bubblewrap (Debian package bubblewrap)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq bubblewrap >/dev/null; \
 	fi
 
 # Headless Chromium for the browser tests (Debian's build; never a downloaded one).
