@@ -100,7 +100,7 @@ for name in ['other.ipynb', 'gradebook_link.db']:
 print('REPORT', json.dumps(report))
 def double(x):
     return 2 * x"""
-FORK_BOMB = """import os, time
+FORK_BOMB = """import os
 children = 0
 while True:
     try:
@@ -108,8 +108,7 @@ while True:
     except OSError:
         break
     if pid == 0:
-        time.sleep(60)
-        os._exit(0)
+        os.execv('/bin/sh', ['sh', '-c', 'sleep 60; : fork_marker_6131'])
     children += 1
 print('FORKED', children)
 def total(xs):
@@ -256,8 +255,8 @@ def test_the_sandbox_holds(graded):
             uid = os.stat(f"/proc/{pid}").st_uid
         except OSError:
             continue
-        if b"setsid_marker_5153" in cmdline or uid >= sandbox.UID_BASE:
-            leftovers.append((pid, cmdline[:80]))
+        if b"setsid_marker_5153" in cmdline or b"fork_marker_6131" in cmdline:
+            leftovers.append((pid, uid, cmdline[:80]))
     assert leftovers == []
 
 

@@ -149,6 +149,7 @@ class SandboxedExecute(Execute):
         import socket
         import threading
 
+        setup_problems = grader.setup_until(grade_id)  # the grader's own imports: not the student's time
         path = os.path.join(self.ipc_dir, f"rpc-{index}.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
@@ -193,7 +194,8 @@ class SandboxedExecute(Execute):
                 "KeyboardInterrupt", f"your code was interrupted at the time limit ({self.timeout} s per cell)")]
         cell.outputs = printed + outputs
         cell.execution_count = serve.execution_count
-        return result.get("outcome") or {"references": [], "problems": []}
+        outcome = result.get("outcome") or {"references": [], "problems": []}
+        return dict(outcome, problems=setup_problems + outcome["problems"])
 
 
 class ReplayExecution(NbGraderPreprocessor):
@@ -485,9 +487,8 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
                           "references": references, "unsandboxed": unsandboxed, "run_dir": str(run_dir),
                           "template_db": str(template), "timeout": timeout,
                           "cell_timeout": cell_timeout or timeout, "memory_mb": memory_mb})
-        # Forked workers start with nbgrader and torch already imported (seconds of CPU each, otherwise):
-        # the tests run in the workers.
-        import torch  # noqa: F401
+        # Forked workers start with nbgrader already imported (seconds of CPU each, otherwise). Not
+        # torch: each worker imports it while its first kernel starts, in parallel.
 
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(_grade_in_worker, spec, hard_limit): spec for spec in specs}
