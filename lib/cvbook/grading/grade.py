@@ -75,7 +75,7 @@ class SandboxedExecute(Execute):
         info = resources["nbgrader"]
         grader = verdict.Grader(verdict.source_cells(info["db_url"], info["notebook"], info["assignment"]))
         km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self.ipc_dir, "k"),
-                           connection_file=os.path.join(self.ipc_dir, "kernel.json"))
+                                connection_file=os.path.join(self.ipc_dir, "kernel.json"))
         NotebookClient.__init__(self, nb, km)
         self.owns_km = True  # so that nbclient stops the kernel (it leaves alone a manager it was given)
         self.shutdown_kernel = "immediate"  # nothing in the kernel is worth a graceful goodbye
