@@ -9,18 +9,18 @@ import re
 import pytest
 import torch
 
-from cvbook.models import (MODELS, SEED003_PARAMS, count_parameters, create_model, format_parameter_table,
+from cvbook.models import (MODELS, STUDY_PARAMS, count_parameters, create_model, format_parameter_table,
                            list_models, parameter_table, summary)
 from cvbook.models import cli as models_cli
 
 SETTINGS = {"fashion-mnist": (1, 28, 10), "cifar10": (3, 32, 10), "tiny-imagenet": (3, 64, 200)}
 NAMES = ["tiniest", "alexnet", "vgg16", "resnet18", "densenet121", "efficientnet_b0", "vit_s16", "tiny_resnet"]
-COURSE_OWN = {"tiniest", "tiny_resnet"}  # not in seed 003's table
+COURSE_OWN = {"tiniest", "tiny_resnet"}  # not in the Tiny ImageNet study's table
 
 
 def test_list_models_names_every_architecture():
     assert list_models() == NAMES
-    assert set(SEED003_PARAMS) == set(NAMES) - COURSE_OWN
+    assert set(STUDY_PARAMS) == set(NAMES) - COURSE_OWN
 
 
 @pytest.mark.parametrize("setting", SETTINGS)
@@ -139,11 +139,11 @@ def test_parameter_table_cvbook_column_is_the_models_count():
     for row in rows:
         model = create_model(row["name"], num_classes=200, in_chans=3, img_size=64)
         assert row["cvbook"] == count_parameters(model), row["name"]
-        assert row["seed003"] == SEED003_PARAMS[row["name"]][1]
+        assert row["study"] == STUDY_PARAMS[row["name"]][1]
         assert row["note"]
         # a "Matches" note means the same count to the seed's precision (0.1M)
         if row["note"].startswith("Matches"):
-            assert round(row["cvbook"] / 1e6, 1) == row["seed003"] / 1e6, row["name"]
+            assert round(row["cvbook"] / 1e6, 1) == row["study"] / 1e6, row["name"]
     markdown = format_parameter_table(rows)
     assert markdown.count("\n") == len(rows) + 1 and "| ResNet-18 | 11.27M | 11.3M |" in markdown
 

@@ -7,7 +7,7 @@ which command wrote them:
     python -m cvbook.experiments tricks --out book/results   -> tricks.json
     python -m cvbook.experiments models --out book/results   -> models.json
 
-A trick is judged against the seed-to-seed spread of the same recipe: every arm runs
+A trick is judged against the spread between seeds of the same recipe: every arm runs
 with several seeds on the same data, so a difference smaller than that spread is noise.
 """
 
@@ -140,7 +140,7 @@ def run_tricks(n_train: int = 5000, n_val: int = 5000, epochs: int = 3, seeds=(0
 
 
 def score_model(model: nn.Module, test: ImageSet, meta: dict) -> dict:
-    """Seed 002's quality columns (macro precision/recall/F1, accuracy, top-5) and the
+    """The quality columns of a results page (macro precision/recall/F1, accuracy, top-5) and the
     confusion matrix on `test`."""
     from cvbook.evaluate import classification_report, confusion_matrix, topk_accuracy
 
@@ -184,7 +184,7 @@ def trick_rows(result: dict, trick: str) -> list[dict]:
     """One row per arm of `trick` in a run_tricks result: mean, lowest and highest
     validation accuracy over the seeds, the difference of the means to the first arm
     (the baseline), and a verdict. The difference counts as an effect only when it is
-    larger than the seed-to-seed range of either arm; otherwise it is called noise."""
+    larger than the range between seeds of either arm; otherwise it is called noise."""
     arms = result["tricks"].get(trick)
     if arms is None:
         raise ValueError(f"no trick {trick!r} in the results; found {', '.join(result['tricks'])}")

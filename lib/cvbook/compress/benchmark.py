@@ -6,8 +6,8 @@
 For each model (trained briefly on Fashion-MNIST here, so accuracies are those of a short
 run) it measures float32, unstructured pruning (30/50/70 %, made permanent: same file and
 speed, smaller only sparse + gzip), structured channel pruning (+ a short fine-tune), int8
-(PT2E + torch.compile), ONNX Runtime float32 and int8 (QDQ), and seed 001's pipeline
-(prune 30 %, then int8). Latencies are medians of repeated runs, measured alternately with
+(PT2E + torch.compile), ONNX Runtime float32 and int8 (QDQ), and the pipeline of a popular
+lesson on model optimisation (prune 30 %, then int8). Latencies are medians of repeated runs, measured alternately with
 the float32 model ("back to back") so that the ratio survives a shared, noisy machine; the
 load average is recorded with them. Every result file is written atomically.
 """
@@ -251,15 +251,15 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
             rows.append(_row(name, f"ONNX Runtime {kind}", None, size, accuracy(om, inputs, labels),
                              latencies(om), size_gzip_bytes=gz))
         log(f"{name}: ONNX done")
-        # seed 001's pipeline: train, prune 30 % of the smallest weights, int8
+        # a popular lesson's pipeline: train, prune 30 % of the smallest weights, int8
         pm = pruned_models.get(0.3) or pruning.prune_global(copy.deepcopy(model), 0.3).eval()
         if tmp:
             kind, om, size, gz = onnx_rows(pm, "pruned30")[1]
-            rows.append(_row(name, "seed 001: pruned 30 % + int8 (ONNX Runtime QDQ)", pm, size,
-                             accuracy(om, inputs, labels), latencies(om), "the seed's pipeline",
+            rows.append(_row(name, "lesson pipeline: pruned 30 % + int8 (ONNX Runtime QDQ)", pm, size,
+                             accuracy(om, inputs, labels), latencies(om), "the lesson's pipeline",
                              size_gzip_bytes=gz))
     if "pt2e" in variants:
-        rows.append(int8_row(pm, "pruned 30 % + int8 PT2E + torch.compile", "seed 001's pipeline in PyTorch"))
+        rows.append(int8_row(pm, "pruned 30 % + int8 PT2E + torch.compile", "the lesson's pipeline in PyTorch"))
     log(f"{name}: pruned+int8 done")
 
     for row in rows:

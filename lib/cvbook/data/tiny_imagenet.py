@@ -9,9 +9,10 @@ The raw download, folder `tiny-imagenet-200/`, holds
     val/val_annotations.txt             file <TAB> wnid <TAB> x0 <TAB> y0 <TAB> x1 <TAB> y1
     test/images/                        unlabelled, not used
 
-`curate_tiny_imagenet` turns it into an ImageFolder tree (seed 003): the official
-validation images become the TEST split, and the 500 training images of each class
-are split, class-balanced and with a fixed seed, into 400 train and 100 validation.
+`curate_tiny_imagenet` turns it into an ImageFolder tree, with the split of a
+six-architecture study on Tiny ImageNet-200: the official validation images become the
+TEST split, and the 500 training images of each class are split, class-balanced and with
+a fixed seed, into 400 train and 100 validation.
 """
 
 from __future__ import annotations

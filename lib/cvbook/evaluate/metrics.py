@@ -70,7 +70,7 @@ def classification_report(targets: torch.Tensor, preds: torch.Tensor,
 
 
 def format_classification_report(report: dict, digits: int = 3) -> str:
-    """The report as the text table sklearn prints (seed 000 shows one, digits=3)."""
+    """The report as the text table sklearn prints (the Tiniest's model card shows one, digits=3)."""
     names = [k for k in report if k not in ("accuracy", "macro avg", "weighted avg")]
     width = max(max(len(n) for n in names), len("weighted avg"), digits)
     head = ["precision", "recall", "f1-score", "support"]

@@ -12,10 +12,10 @@ from .efficientnet import MBConv, SqueezeExcitation
 from .layers import LayerNorm2d, count_parameters
 from .registry import MODELS, create_model, list_models
 from .resnet import BasicBlock
-from .summary import ModelSummary, SEED003_PARAMS, format_parameter_table, parameter_table, summary
+from .summary import ModelSummary, STUDY_PARAMS, format_parameter_table, parameter_table, summary
 from .tiniest import TiniestBlock
 from .vit import MultiHeadSelfAttention, PatchEmbed
 
 __all__ = ["MODELS", "BasicBlock", "DenseLayer", "LayerNorm2d", "MBConv", "ModelSummary", "MultiHeadSelfAttention",
-           "PatchEmbed", "SEED003_PARAMS", "SqueezeExcitation", "TiniestBlock", "Transition", "count_parameters",
+           "PatchEmbed", "STUDY_PARAMS", "SqueezeExcitation", "TiniestBlock", "Transition", "count_parameters",
            "create_model", "format_parameter_table", "list_models", "parameter_table", "summary"]

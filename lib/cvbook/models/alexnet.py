@@ -17,7 +17,8 @@ from .layers import check_input, check_variant
 # (out_channels, kernel, stride, padding, max-pool after?)
 IMAGENET_CONVS = [(64, 11, 4, 2, True), (192, 5, 1, 2, True), (384, 3, 1, 1, False),
                   (256, 3, 1, 1, False), (256, 3, 1, 1, True)]
-# Seed 003: same widths, 3x3 kernels at stride 1 (a 64 px image cannot afford 11x11/4).
+# The Tiny ImageNet study's adaptation: same widths, 3x3 kernels at stride 1 (a 64 px image
+# cannot afford 11x11/4).
 SMALL_CONVS = [(64, 3, 1, 1, True), (192, 3, 1, 1, True), (384, 3, 1, 1, False),
                (256, 3, 1, 1, False), (256, 3, 1, 1, True)]
 
@@ -79,7 +80,7 @@ class AlexNet(nn.Module):
 
 def alexnet(num_classes: int = 10, in_chans: int = 3, img_size: int = 32, variant: str = "small",
             **kwargs) -> AlexNet:
-    """AlexNet. 'small' (seed 003): 3x3 stride-1 convs, BatchNorm after every conv, hidden
+    """AlexNet. 'small' (the Tiny ImageNet study's): 3x3 stride-1 convs, BatchNorm after every conv, hidden
     layers of 1024 and 512 units. 'imagenet': torchvision's alexnet exactly."""
     check_variant("alexnet", variant)
     if variant == "small":

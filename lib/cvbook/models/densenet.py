@@ -113,7 +113,7 @@ class DenseNet(nn.Module):
 def densenet121(num_classes: int = 10, in_chans: int = 3, img_size: int = 32, variant: str = "small",
                 **kwargs) -> DenseNet:
     """DenseNet-121 (k=32, blocks of 6, 12, 24, 16 layers). 'small': a 3x3 conv stem instead of
-    7x7 + max-pool (seed 003). 'imagenet': torchvision's densenet121 exactly."""
+    7x7 + max-pool (as the Tiny ImageNet study does). 'imagenet': torchvision's densenet121 exactly."""
     check_variant("densenet121", variant)
     small = variant == "small"
     check_input("densenet121", img_size, in_chans, num_classes, min_size=8 if small else 32)

@@ -117,8 +117,9 @@ def torchvision_key(model: EfficientNet, key: str) -> str:
 
 def efficientnet_b0(num_classes: int = 10, in_chans: int = 3, img_size: int = 32, variant: str = "small",
                     **kwargs) -> EfficientNet:
-    """EfficientNet-B0. Seed 003 keeps the architecture and only uses the standard classifier
-    dropout, so 'small' and 'imagenet' are the same network (torchvision's efficientnet_b0)."""
+    """EfficientNet-B0. The Tiny ImageNet study lists no change to it but the standard
+    classifier dropout, so 'small' and 'imagenet' are the same network (torchvision's
+    efficientnet_b0)."""
     check_variant("efficientnet_b0", variant)
     check_input("efficientnet_b0", img_size, in_chans, num_classes, min_size=16)
     return EfficientNet(num_classes=num_classes, in_chans=in_chans, **kwargs)

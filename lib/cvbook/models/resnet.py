@@ -90,8 +90,8 @@ class ResNet(nn.Module):
 
 def resnet18(num_classes: int = 10, in_chans: int = 3, img_size: int = 32, variant: str = "small",
              dropout: float | None = None, **kwargs) -> ResNet:
-    """ResNet-18. 'small': 3x3 stem, no max-pool, dropout 0.5 before the classifier (seed 003).
-    'imagenet': torchvision's resnet18 exactly."""
+    """ResNet-18. 'small': 3x3 stem, no max-pool, dropout 0.5 before the classifier (as the
+    Tiny ImageNet study does). 'imagenet': torchvision's resnet18 exactly."""
     check_variant("resnet18", variant)
     small = variant == "small"
     check_input("resnet18", img_size, in_chans, num_classes, min_size=8 if small else 32)

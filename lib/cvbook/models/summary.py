@@ -1,5 +1,5 @@
 """Layer-by-layer summary of a model (in the style of torchinfo), and the comparison of
-cvbook's parameter counts with seed 003's table.
+cvbook's parameter counts with the table of a six-architecture study on Tiny ImageNet-200.
 
 `summary(model, (1, 3, 32, 32))` runs one forward pass with hooks on every module and
 records, in call order, each module's type, depth, output shape and own parameters.
@@ -138,8 +138,9 @@ def summary(model: nn.Module, input_size=(1, 3, 32, 32), max_depth: int | None =
                         count_parameters(model), flops.get_total_flops() // 2, max_depth)
 
 
-# Seed 003 ("Image Classification on Tiny ImageNet-200"): parameters at 64x64 px, 200 classes.
-SEED003_PARAMS = {
+# The six-architecture study "Image Classification on Tiny ImageNet-200" (the Tiny ImageNet
+# study): the parameters it published for its models, at 64x64 px and 200 classes.
+STUDY_PARAMS = {
     "alexnet": ("AlexNet", 15.7e6),
     "vgg16": ("VGG-16", 14.8e6),
     "resnet18": ("ResNet-18", 11.3e6),
@@ -149,11 +150,11 @@ SEED003_PARAMS = {
 }
 
 
-# Why cvbook's count (at 64 px, 200 classes) differs from -- or matches -- seed 003's.
-SEED003_NOTES = {
-    "alexnet": "Matches. Seed 003's adaptation: the original widths (64-192-384-256-256) with 3x3 "
+# Why cvbook's count (at 64 px, 200 classes) differs from -- or matches -- the study's.
+STUDY_NOTES = {
+    "alexnet": "Matches. The study's adaptation: the original widths (64-192-384-256-256) with 3x3 "
                "stride-1 kernels, BatchNorm after every conv, and hidden layers of 1024 and 512 units "
-               "(the seed's 15.7M implies them: 4096-unit layers on a 256x7x7 map would need 51M+). "
+               "(the study's 15.7M implies them: 4096-unit layers on a 256x7x7 map would need 51M+). "
                "The flattened 256x7x7 map feeds the first Linear, so the count depends on img_size. "
                "The original at 224 px, 1000 classes: 61.1M.",
     "vgg16": "Matches: 13 convs (14.71M) + BatchNorm (8,448) + global-average-pool head "
@@ -163,12 +164,12 @@ SEED003_NOTES = {
                 "the 3x3 stem has 1,728 weights instead of 9,408. Removing the max-pool and adding "
                 "dropout cost no parameters.",
     "densenet121": "Differs. cvbook keeps DenseNet-121 itself (growth rate 32, 6-12-24-16 layers, "
-                   "compression 0.5; its feature extractor alone holds 6.95M) with a 3x3 conv stem. The seed's "
-                   "2.2M cannot be that network: it matches a slimmed DenseNet (the seed project's code: "
+                   "compression 0.5; its feature extractor alone holds 6.95M) with a 3x3 conv stem. The study's "
+                   "2.2M cannot be that network: it matches a slimmed DenseNet (the study's code: "
                    "6-8-12-8 layers, growth rates 20-28, compression 0.5-0.7, a three-conv stem), which "
                    "gives 2.24M.",
     "efficientnet_b0": "Differs by about 0.2M. cvbook is the paper's (and torchvision's) B0 with a 200-class "
-                       "head. The seed project enlarged the depthwise kernels (3x3 to 5x5, 5x5 to 7x7), "
+                       "head. The study enlarged the depthwise kernels (3x3 to 5x5, 5x5 to 7x7), "
                        "which adds 0.19M and gives its 4.5M (4.46M).",
     "vit_s16": "Matches: 12 encoder blocks of ViT-S (21.29M), a convolutional patch embedding (7x7 conv to 64 "
                "channels, BN, 3x3 stride-2 conv to 384, 8 px patches in all: 0.23M instead of 0.30M for 16x16 "
@@ -178,22 +179,22 @@ SEED003_NOTES = {
 
 
 def parameter_table(img_size: int = 64, num_classes: int = 200) -> list[dict]:
-    """For each of seed 003's six architectures: cvbook's trainable parameters (built for
-    3 x img_size x img_size inputs and `num_classes`) next to the seed's figure, with the
-    reason for any difference. The seed's figures are for 64 px and 200 classes."""
+    """For each of the Tiny ImageNet study's six architectures: cvbook's trainable parameters
+    (built for 3 x img_size x img_size inputs and `num_classes`) next to the study's figure,
+    with the reason for any difference. The study's figures are for 64 px and 200 classes."""
     from .registry import create_model  # registry imports this module's neighbours
 
     rows = []
-    for name, (title, seed) in SEED003_PARAMS.items():
+    for name, (title, published) in STUDY_PARAMS.items():
         count = count_parameters(create_model(name, num_classes=num_classes, in_chans=3, img_size=img_size))
-        rows.append({"name": name, "model": title, "cvbook": count, "seed003": int(seed),
-                     "ratio": count / seed, "note": SEED003_NOTES[name]})
+        rows.append({"name": name, "model": title, "cvbook": count, "study": int(published),
+                     "ratio": count / published, "note": STUDY_NOTES[name]})
     return rows
 
 
 def format_parameter_table(rows: list[dict]) -> str:
     """The rows of `parameter_table` as a Markdown table."""
-    lines = ["| Model | cvbook | Seed 003 | Why |", "|---|---:|---:|---|"]
+    lines = ["| Model | cvbook | Tiny ImageNet study | Why |", "|---|---:|---:|---|"]
     for row in rows:
-        lines.append(f"| {row['model']} | {row['cvbook'] / 1e6:.2f}M | {row['seed003'] / 1e6:.1f}M | {row['note']} |")
+        lines.append(f"| {row['model']} | {row['cvbook'] / 1e6:.2f}M | {row['study'] / 1e6:.1f}M | {row['note']} |")
     return "\n".join(lines)

@@ -1,9 +1,14 @@
-"""The "Tiniest": a 97,530-parameter CIFAR-10 network that reaches about 94.5 %.
+"""The "Tiniest": a published 97,530-parameter CIFAR-10 network, rebuilt.
+
+The network is github.com/xvel/cifar10-tiniest (whose author credits
+github.com/soyflourbread/cifar10-tiny). Its model card on Hugging Face (ego-thales/tiniest)
+reports 94.6 % test accuracy (98.7 % on the training set) on CIFAR-10 after 300 epochs.
 
 Two stages of three blocks (48 then 80 channels), ConvNeXt-like: mix space with
 cheap depthwise convolutions on a quarter of the channels each, normalise, then mix
 channels with 1x1 convolutions and a gated activation. Residuals carry a learned
-per-channel scale. See reference/tiniest.md and seed 000's layer table.
+per-channel scale. The model card's torchinfo layer table is the specification: a test
+compares this module with it row by row.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ class Tiniest(nn.Module):
     conv that halves the resolution, 3 blocks at `widths[1]`, global average pool, Linear.
 
     The layers are direct attributes (not nested Sequentials) so that the layer table
-    reads exactly like seed 000's torchinfo table.
+    reads exactly like the model card's torchinfo table.
     """
 
     def __init__(self, num_classes: int = 10, in_chans: int = 3, widths: tuple[int, int] = (48, 80)):

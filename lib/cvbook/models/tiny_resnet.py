@@ -1,6 +1,6 @@
 """TinyResNet: the course's headline Fashion-MNIST model, 96,314 parameters.
 
-The Tiniest (seed 000) shows how far 97,530 parameters go on CIFAR-10, but its blocks
+The Tiniest (xvel/cifar10-tiniest) shows how far 97,530 parameters go on CIFAR-10, but its blocks
 are many small memory-bound operations (LayerNorm over permuted tensors, chunks,
 dilated depthwise convolutions): on this course's 2-core CPU it trains at a few
 hundred images per second. TinyResNet spends the same parameter budget on plain

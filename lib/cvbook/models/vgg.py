@@ -38,7 +38,7 @@ class VGG(nn.Module):
 
     `gap_head=False` is the original: average-pool to 7x7 and three fully connected
     layers (4096, 4096, classes), 124M of VGG-16's 138M parameters. `gap_head=True`
-    (seed 003) averages each of the 512 channels over the whole map and classifies
+    (the Tiny ImageNet study's) averages each of the 512 channels over the whole map and classifies
     with a single Linear layer: 0.1M parameters for 200 classes.
     """
 
@@ -69,7 +69,7 @@ class VGG(nn.Module):
 
 def vgg16(num_classes: int = 10, in_chans: int = 3, img_size: int = 32, variant: str = "small",
           **kwargs) -> VGG:
-    """VGG-16 with BatchNorm. 'small' (seed 003): global-average-pool head, and the fifth
+    """VGG-16 with BatchNorm. 'small' (the Tiny ImageNet study's): global-average-pool head, and the fifth
     max-pool is left out (the global pool follows right away, and 28 px inputs would
     shrink to nothing after five halvings). 'imagenet': torchvision's vgg16_bn exactly."""
     check_variant("vgg16", variant)

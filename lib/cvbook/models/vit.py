@@ -34,7 +34,7 @@ class PatchEmbed(nn.Module):
 
 
 class ConvStemEmbed(nn.Module):
-    """Convolutional patch embedding (seed 003; Xiao et al., 2021, "Early convolutions help
+    """Convolutional patch embedding (the Tiny ImageNet study's; Xiao et al., 2021, "Early convolutions help
     transformers see better"): a 7x7 conv with stride patch/2, BN, GELU, then a 3x3 conv
     with stride 2 to `embed_dim`. Same token grid as PatchEmbed, overlapping receptive
     fields, and a much easier optimisation on small data."""
@@ -110,7 +110,7 @@ class VisionTransformer(nn.Module):
     -> class token (or mean of all tokens) -> Linear.
 
     `conv_stem=False, class_token=True` is the original ViT (and torchvision's);
-    `conv_stem=True, class_token=False` is seed 003's adaptation: convolutional patch
+    `conv_stem=True, class_token=False` is the Tiny ImageNet study's adaptation: convolutional patch
     embedding and a global average of the tokens as the image's summary.
     """
 
@@ -165,7 +165,7 @@ def vit_s16(num_classes: int = 10, in_chans: int = 3, img_size: int = 32, varian
             patch_size: int | None = None, **kwargs) -> VisionTransformer:
     """ViT-S (384 dims, 12 layers, 6 heads, MLP 1536).
 
-    'small' (seed 003): convolutional patch embedding, no class token, mean of the tokens.
+    'small' (the Tiny ImageNet study's): convolutional patch embedding, no class token, mean of the tokens.
     Its patch size (the stem's total stride) defaults to 8 for 64 px and larger, 4 below,
     so a 28, 32 or 64 px image becomes a 7x7 or 8x8 grid of tokens (16 px patches would
     leave a 64 px image with only 16 tokens). 'imagenet': 16 px linear patches and a class
