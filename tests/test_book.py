@@ -13,22 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from wording import MAKERS_JARGON
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
 # Prose-only pages; every other chapter must show at least one figure.
 PAGES_WITHOUT_FIGURES = {"book/intro", "book/running_the_course"}
-# Words only the course's makers understand, as case-insensitive regexes: no page may show
-# them. Sources are named for what they are instead (a model card, a study, a tutorial).
-MAKERS_JARGON = [
-    r"\bseed[ _-]?0\d\d\b",          # seed 000 ... seed 003, seed003, SEED_003
-    r"\bthe seed\b",                   # a random seed is "a seed", "the random seed", "seeds"
-    r"\bissue set\b", r"\bthe issues?\b",
-    r"\bthe probe\b",
-    r"shared/reference", r"\breference/[\w.-]+\.md\b",
-    r"\bsessions?\b",
-    r"\b00[0-3]_[0-9a-f]{16}\b",        # the makers' file names
-]
 CITE_ROLE = re.compile(r"\{(?:foot)?cite(?::[a-z]+)?\}`([^`]+)`")
 
 

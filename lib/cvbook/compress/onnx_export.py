@@ -89,7 +89,7 @@ def _session_options(threads: int | None) -> ort.SessionOptions:
 
 
 class OnnxModel:
-    """An ONNX file loaded into an ONNX Runtime CPU session, called like a model:
+    """An ONNX file loaded into ONNX Runtime on the CPU, called like a model:
     `OnnxModel("model.onnx")(images)` takes and returns torch tensors."""
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None):
