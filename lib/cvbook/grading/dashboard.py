@@ -13,10 +13,10 @@ import csv
 import html
 import io
 import json
-import os
 import urllib.parse
 from pathlib import Path
 
+from cvbook.files import atomic_write_text
 from cvbook.grading import course
 
 BINS = 10  # score histogram: 0-10 %, ..., 90-100 %
@@ -158,11 +158,7 @@ def write_dashboard(root: Path | str = course.REPO, out: Path | str | None = Non
     root = Path(root)
     out = Path(out or root / "reports" / "dashboard.html")
     page = render(dashboard_data(root))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(page)
-    os.replace(tmp, out)
-    return out
+    return atomic_write_text(out, page)
 
 
 def register(subparsers) -> None:
