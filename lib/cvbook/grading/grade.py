@@ -327,7 +327,10 @@ def run_worker(spec: dict) -> dict:
     with _quiet_gradebook():
         result = api.autograde(assignment, student, force=True, create=True)
     executed = json.loads(execute_report.read_text()) if execute_report.is_file() else {}
-    return {"student": student, "ok": bool(result["success"]),
+    # A notebook that is not valid JSON fails nbgrader here: the submission's fault, not the
+    # grader's (the parent records it as a blank notebook, with zero points).
+    unreadable = any(": not a valid notebook" in p for p in problems)
+    return {"student": student, "ok": bool(result["success"]) or unreadable,
             "problems": problems + executed.get("problems", []),
             "references": executed.get("references", {}), "copies": _copies(scratch, student, assignment, spec),
             "isolation": "none (--unsandboxed)" if spec["unsandboxed"] else "bubblewrap",
