@@ -13,9 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import REPO
 from cvbook.grading import course, grade
 
-ASSIGNMENTS = course.assignments()
+ASSIGNMENTS = course.assignments(REPO)
 pytestmark = pytest.mark.slow
 
 
@@ -30,7 +31,7 @@ def _mutants(assignment: str) -> dict[str, dict[str, str]]:
 def graded(request, tmp_path_factory):
     """Release one assignment in a scratch course, submit and autograde everyone."""
     name = request.param
-    root = course.copy_course(tmp_path_factory.mktemp(name))
+    root = course.copy_course(tmp_path_factory.mktemp(name), REPO)
     course.release(root, [name])
     students = {"solution": {}, "blank": None}
     # One wrong answer per graded part goes through nbgrader itself (all of them run

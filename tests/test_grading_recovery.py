@@ -87,6 +87,7 @@ def test_regrading_one_student_keeps_everyone_else(root):
 
 def test_the_report_is_written_atomically_and_survives_a_damaged_copy(root):
     path = grade.report_path(root, toy.ASSIGNMENT)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{ not json")  # e.g. a disk that filled up under an older version
     grade.write_report(root, toy.ASSIGNMENT, [grade.StudentResult("steady", "graded", 6, 6)])
     assert [e["student"] for e in json.loads(path.read_text())["students"]] == ["steady"]

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("grade", help="autograde every submitted/<student>/ASSIGNMENT, in parallel",
                               description=__doc__)
     p.add_argument("assignment", help="assignment name, e.g. 01_tensors")
-    p.add_argument("--root", type=Path, default=course.REPO, help="course root (default: this repository)")
+    p.add_argument("--root", type=Path, default=None, help="course root (default: the current folder)")
     p.add_argument("--jobs", type=int, default=2, help="students graded at once (processes)")
     p.add_argument("--timeout", type=float, default=300, help="seconds allowed per notebook")
     p.add_argument("--cell-timeout", type=float, default=None,
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cvbook.grading.sandbox import SandboxUnavailable
 
+    args.root = course.course_root(args.root)
     start = time.perf_counter()
     try:
         results = grade.grade_assignment(args.assignment, args.root, jobs=args.jobs, timeout=args.timeout,

@@ -154,8 +154,8 @@ def render(data: dict) -> str:
             f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
 
 
-def write_dashboard(root: Path | str = course.REPO, out: Path | str | None = None) -> Path:
-    root = Path(root)
+def write_dashboard(root: Path | str | None = None, out: Path | str | None = None) -> Path:
+    root = course.course_root(root)
     out = Path(out or root / "reports" / "dashboard.html")
     page = render(dashboard_data(root))
     return atomic_write_text(out, page)
@@ -164,7 +164,7 @@ def write_dashboard(root: Path | str = course.REPO, out: Path | str | None = Non
 def register(subparsers) -> None:
     p = subparsers.add_parser("dashboard", help="write the instructor dashboard (one offline HTML page)",
                               description=__doc__.splitlines()[0])
-    p.add_argument("--root", type=Path, default=course.REPO, help="course root (default: this repository)")
+    p.add_argument("--root", type=Path, default=None, help="course root (default: the current folder)")
     p.add_argument("--out", type=Path, default=None, help="HTML file (default: ROOT/reports/dashboard.html)")
     p.set_defaults(func=_run)
 

@@ -474,14 +474,14 @@ def _check_assignment(root: Path, assignment: str) -> None:
             raise ValueError(f"assignment {assignment!r} is not in {db}: release it first (`make release`)") from None
 
 
-def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int = 2, timeout: float = 300,
+def grade_assignment(assignment: str, root: Path | str | None = None, jobs: int = 2, timeout: float = 300,
                      cell_timeout: float | None = None, memory_mb: int | None = 2048,
                      students: list[str] | None = None, unsandboxed: bool = False) -> list[StudentResult]:
     """Autograde submitted/<student>/<assignment> for every student (or `students`).
 
     Refuses to start (sandbox.SandboxUnavailable) when the sandbox cannot be built here,
     unless `unsandboxed`; then every result says so in its `isolation`."""
-    root = Path(root).resolve()
+    root = course.course_root(root)
     if jobs < 1 or timeout <= 0:
         raise ValueError(f"jobs must be >= 1 and timeout > 0, got jobs={jobs}, timeout={timeout}")
     _check_assignment(root, assignment)

@@ -5,7 +5,6 @@ their run time."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -64,7 +63,6 @@ def make_course(root: Path | str) -> Path:
     """A course root with solutions/toy/, released to exercises/toy/, gradebook created."""
     root = Path(root)
     (root / "solutions" / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
-    shutil.copy(course.REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     nbformat.write(source_notebook(), root / "solutions" / ASSIGNMENT / NOTEBOOK)
     course.release(root, [ASSIGNMENT])
     return root
