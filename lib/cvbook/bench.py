@@ -40,8 +40,10 @@ def machine() -> str:
         cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    load = ", load average {:.1f} at start (other jobs share the cores)".format(os.getloadavg()[0]) \
+        if os.getloadavg()[0] > 0.5 else ""
     return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}{load}")
 
 
 def bench_loaders(repeats: int = 3) -> str:
