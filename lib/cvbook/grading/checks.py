@@ -164,14 +164,63 @@ def _unchanged(snapshot: Any, x: Any) -> bool:
     return True
 
 
-def call_unchanged(function: Callable, name: str, inputs: dict[str, Any], **options: Any) -> Any:
-    """`function(*inputs.values(), **options)`, after which every tensor, array, model, list or
-    dict it was given must be as it was: a function asked for a result must not also change
-    its inputs (the caller still needs them). A torch.Generator is meant to advance: not watched."""
-    before = {k: _snapshot(v) for k, v in {**inputs, **options}.items()}
-    result = function(*inputs.values(), **options)
-    for key, value in {**inputs, **options}.items():
+def call_unchanged(function: Callable, name: str, inputs: dict[str, Any], kwargs: dict[str, Any] | None = None,
+                   *, watch: dict[str, Any] | None = None) -> Any:
+    """`function(*inputs.values(), **kwargs)`, after which every tensor, array, model, list or
+    dict it was given (and those in `watch`, such as the batches behind a loader) must be as
+    it was: a function asked for a result must not also change its inputs (the caller still
+    needs them). A torch.Generator is meant to advance: it is not watched."""
+    kwargs = kwargs or {}
+    watched = {**inputs, **kwargs, **(watch or {})}
+    before = {k: _snapshot(v) for k, v in watched.items()}
+    result = function(*inputs.values(), **kwargs)
+    check_unchanged(name, before, watched)
+    return result
+
+
+def check_unchanged(name: str, before: dict[str, Any], now: dict[str, Any]) -> None:
+    """`before` holds `snapshot`s of the values in `now`, taken before `name` ran."""
+    for key, value in now.items():
         if not _unchanged(before[key], value):
             raise CheckFailed(f"{name} changed its input {key} in place: compute the result in a new "
                               f"tensor and leave {key} as it was (the caller still needs it)")
-    return result
+
+
+def snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """Copies of what a call could change in place, for `check_unchanged`."""
+    return {k: _snapshot(v) for k, v in values.items()}
+
+
+def _same_result(a: Any, b: Any) -> bool:
+    import numpy as np
+
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(torch.equal(a.detach(), b.detach())))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and np.array_equal(a, b)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(map(_same_result, a, b))
+    return type(a) is type(b) and isinstance(a, (int, float, str, bool, type(None))) and a == b
+
+
+def check_generator_honoured(run: Callable[[torch.Generator], Any], what: str, seeds: tuple[int, int] = (7, 8)) -> None:
+    """`run(generator)` must draw its random numbers from `generator`: the same seed gives the
+    same result whatever the global random state, and two different seeds give different
+    results (`run` must be random enough that they would: many images, 0 < p < 1)."""
+    state = torch.get_rng_state()
+    try:
+        torch.manual_seed(1)
+        first = run(torch.Generator().manual_seed(seeds[0]))
+        torch.manual_seed(2)
+        again = run(torch.Generator().manual_seed(seeds[0]))
+        torch.manual_seed(1)
+        other = run(torch.Generator().manual_seed(seeds[1]))
+    finally:
+        torch.set_rng_state(state)
+    if not _same_result(first, again):
+        raise CheckFailed(f"{what}: the same generator seed gave different results; draw every random "
+                          f"number with generator=generator, not from the global random state")
+    if _same_result(first, other):
+        raise CheckFailed(f"{what}: generators seeded {seeds[0]} and {seeds[1]} gave the same result; "
+                          f"draw the random numbers from the generator you are given")
