@@ -88,3 +88,30 @@ def test_call_unchanged_reports_an_input_changed_in_place():
     call_unchanged(lambda t: t.clone(), "copy", {"x": nan})  # NaN is unchanged NaN
     g = torch.Generator().manual_seed(0)
     call_unchanged(lambda gen: torch.rand(2, generator=gen), "draw", {"generator": g})  # a generator may advance
+
+
+@pytest.mark.parametrize("assignment", ["01_tensors", "02_data_loading", "03_architectures", "04_training",
+                                        "05_compression"])
+def test_each_assignment_has_one_checker_module_that_imports_where_references_are_stand_ins(
+        assignment, repo, tmp_path):
+    """The setup cell imports the assignment's checkers from cvbook.grading.parts; in the grading
+    kernel the graded references are stand-ins, and the module must still import there."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from cvbook.grading import references
+
+    nb_path = next((repo / "solutions" / assignment).glob("*.ipynb"))
+    module = f"cvbook.grading.parts.{assignment.lstrip('0123456789_')}"
+    setup = next("".join(c["source"]) for c in json.loads(nb_path.read_text())["cells"]
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "setup")
+    assert f"from {module} import" in setup
+    references.library_without(references.graded_references(nb_path), tmp_path)
+    code = f"import {module} as m, cvbook; print(cvbook.__file__, len([n for n in dir(m) if n.startswith('check_')]))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    path, count = out.stdout.split()
+    assert path.startswith(str(tmp_path)) and int(count) >= 3
