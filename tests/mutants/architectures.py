@@ -213,6 +213,15 @@ class Transition(nn.Module):
                                                      "return self.proj(x).transpose(2, 3).flatten(2).transpose(1, 2)")),
         "padded_3x3_kernel": _edit("patch_embed", ("kernel_size=patch_size, stride=patch_size)",
                                                    "kernel_size=3, stride=patch_size, padding=1)")),
+        "squeezes_size_one_dims": """
+class PatchEmbed(nn.Module):
+    def __init__(self, patch_size, in_chans, embed_dim):
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        return self.proj(x).squeeze().flatten(-2).transpose(-2, -1)
+""",
     },
     "attention": {
         "no_scale": _edit("attention", (" / math.sqrt(self.head_dim)", "")),
