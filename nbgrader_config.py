@@ -1,9 +1,5 @@
-# nbgrader course configuration: the repository root is the course root.
-c = get_config()  # noqa: F821 (injected by traitlets)
+# nbgrader course configuration: the repository root is the course root. The settings
+# themselves live in the course library, so that every course root gets the same ones.
+from cvbook.grading.course import apply_course_settings
 
-c.CourseDirectory.course_id = "cvbook"
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "exercises"
-# Exercises run their reference checks against cvbook; a notebook gets at most this long.
-c.ExecutePreprocessor.timeout = 300
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+apply_course_settings(get_config())  # noqa: F821 (injected by traitlets)

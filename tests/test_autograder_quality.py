@@ -8,9 +8,10 @@ import importlib
 import nbformat
 import pytest
 
+from conftest import REPO
 from cvbook.grading import course, quality
 
-ASSIGNMENTS = course.assignments()
+ASSIGNMENTS = course.assignments(REPO)
 
 
 def mutants_for(assignment: str) -> dict[str, dict[str, str]]:

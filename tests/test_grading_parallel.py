@@ -110,6 +110,17 @@ def test_feedback_shows_public_failures_and_never_hidden_code(graded):
     assert "Score: 6 / 6" in pages["right"] and "failed" not in pages["right"].split("<table>")[1]
 
 
+def test_nbgraders_own_feedback_never_shows_hidden_code(graded):
+    """The formgrader's "Generate Feedback" button runs nbgrader's generate_feedback: the
+    course configuration makes it strip hidden tests too."""
+    root, _ = graded
+    api = course.nbgrader_api(root)
+    assert api.generate_feedback(toy.ASSIGNMENT, "off_by_two", force=True)["success"]
+    page = (root / "feedback" / "off_by_two" / toy.ASSIGNMENT / "functions.html").read_text()
+    assert "double(2)" in page  # the public test is shown
+    assert toy.HIDDEN_MARKER not in page and "BEGIN HIDDEN" not in page
+
+
 def test_bad_input_is_one_clear_error(courses, capsys):
     root, _ = courses
     assert cli.main(["grade", "no_such_assignment", "--root", str(root)]) == 2

@@ -298,13 +298,41 @@ def test_image_folder_is_read_resized_and_split(tmp_path):
             Image.new("RGB", (12 + i, 10), (100 * k, 7 * i, 0)).save(tmp_path / "train" / name / f"{i}.png")
     splits = load_splits(data_dir=tmp_path, val_fraction=0.2, img_size=8)
     assert splits["train"].classes == ("cat", "dog")
-    assert tuple(splits["train"].images.shape) == (8, 3, 8, 8)
+    # No test/ folder: test and validation are each held out of train, never the same images.
+    assert tuple(splits["train"].images.shape) == (6, 3, 8, 8)
     assert torch.bincount(splits["val"].labels).tolist() == [1, 1]
+    assert torch.bincount(splits["test"].labels).tolist() == [1, 1]
+    seen = {bytes(x.numpy()) for x in splits["val"].images}
+    assert not seen & {bytes(x.numpy()) for x in splits["test"].images}
     assert splits["train"].images[splits["train"].labels == 1][:, 0].float().mean() == pytest.approx(100, abs=1)
     with pytest.raises(FileNotFoundError, match="train does not exist"):
         load_splits(data_dir=tmp_path / "nowhere")
     with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
         load_splits("mnist")
+
+
+def test_non_square_image_folders_keep_their_shape_in_every_split(tmp_path):
+    from PIL import Image
+
+    from cvbook.train import load_splits
+
+    for split in ("train", "val", "test"):
+        for k, name in enumerate(("cat", "dog")):
+            (tmp_path / split / name).mkdir(parents=True)
+            for i in range(3):
+                Image.new("RGB", (20, 12) if split == "train" else (40, 24), (100 * k, i, 0)).save(
+                    tmp_path / split / name / f"{i}.png")
+    splits = load_splits(data_dir=tmp_path)
+    assert {s: tuple(d.images.shape[-2:]) for s, d in splits.items()} == {s: (12, 20) for s in splits}
+
+
+def test_bad_training_settings_are_one_clear_error_and_save_every_zero_keeps_only_the_last(tmp_path):
+    with pytest.raises(ValueError, match=r"epochs=0 \(must be an integer >= 1\).*lr=-0.1"):
+        config(epochs=0, lr=-0.1)
+    with pytest.raises(ValueError, match="save_every=-1"):
+        config(save_every=-1)
+    train(TinyNet(), synthetic(64), synthetic(32), config(epochs=2, batch_size=32, save_every=0), output_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("checkpoint_epoch_*.pth")) == ["checkpoint_epoch_2.pth"]
 
 
 def test_track_test_records_test_accuracy_without_changing_the_run():

@@ -10,7 +10,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from wording import MAKERS_JARGON
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,6 +25,7 @@ from cvbook.train.checkpoint import atomic_write, atomic_write_json
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # an unanswered part, as released
 HEADER = """# Benchmarks
 
 Measured figures only: each section says the command that produced it and the machine it
@@ -89,14 +90,65 @@ def bench_make_book() -> str:
     return f"`make book` (after set-up, every page executed): {statistics.median(seconds) / 60:.1f} minutes wall-clock"
 
 
-def bench_grading() -> str:
-    """Autograding throughput on the toy assignment: nbgrader sequential vs `cvbook grade --jobs N`."""
-    from cvbook.grading.toy import benchmark_grading
+def bench_grading(students: int = 6, repeats: int = 3) -> str:
+    """Autograding throughput, seconds per submission: nbgrader's sequential autograde (in
+    the student's kernel, no sandbox) against `cvbook grade --jobs 1` and `--jobs 2` (the
+    sandbox, verdicts in the grader), on the toy assignment and on the real 05_compression.
+    Median of `repeats`, the three graders interleaved so that drift hits all alike."""
+    import tempfile
 
-    rows = benchmark_grading(students=8, jobs=(1, 2))
-    lines = ["| grader (8 toy submissions) | seconds per submission |", "|---|---:|"]
-    lines += [f"| {name} | {sec:.2f} |" for name, sec in rows.items()]
+    from cvbook.grading import course, grade, toy
+
+    lines = ["| assignment | grader | seconds per submission (median, min-max) | vs nbgrader |",
+             "|---|---|---:|---:|"]
+    for assignment in (toy.ASSIGNMENT, "05_compression"):
+        with tempfile.TemporaryDirectory(prefix="cvbook-bench-grading-") as tmp:
+            if assignment == toy.ASSIGNMENT:
+                root = toy.make_course(Path(tmp) / "course")
+            else:
+                root = course.copy_course(Path(tmp) / "course", REPO)
+                course.release(root, [assignment])
+            names = _grading_submissions(root, assignment, students)
+            api = course.nbgrader_api(root)
+            graders = {
+                "nbgrader autograde, sequential":
+                    lambda: [api.autograde(assignment, n, force=True)["success"] or
+                             sys.exit(f"nbgrader could not grade {n}") for n in names],
+                "cvbook grade --jobs 1": lambda: grade.grade_assignment(assignment, root, jobs=1),
+                "cvbook grade --jobs 2": lambda: grade.grade_assignment(assignment, root, jobs=2),
+            }
+            runs: dict[str, list[float]] = {name: [] for name in graders}
+            for _ in range(repeats):
+                for name, run in graders.items():
+                    start = time.perf_counter()
+                    run()
+                    runs[name].append((time.perf_counter() - start) / len(names))
+        base = statistics.median(runs["nbgrader autograde, sequential"])
+        for name, secs in runs.items():
+            med = statistics.median(secs)
+            lines.append(f"| {assignment} ({len(names)} submissions) | {name} | {med:.2f} "
+                         f"({min(secs):.2f}-{max(secs):.2f}) | {base / med:.2f}x |")
     return "\n".join(lines)
+
+
+def _grading_submissions(root: Path, assignment: str, students: int) -> list[str]:
+    """A mix of complete, blank and half-done submissions, as a class hands them in."""
+    import nbformat
+
+    from cvbook.grading import course
+
+    names = [f"student{i:02d}" for i in range(students)]
+    for nb_path in sorted((root / "solutions" / assignment).glob("*.ipynb")):
+        source = nbformat.read(nb_path, as_version=4)
+        released = nbformat.read(root / "exercises" / assignment / nb_path.name, as_version=4)
+        parts = [c.metadata["nbgrader"]["grade_id"] for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+        for i, name in enumerate(names):
+            kind = i % 3  # 0: complete, 1: blank, 2: the first half answered
+            answers = {p: STUB for p in parts[len(parts) // 2:]} if kind == 2 else {}
+            sub = course.make_submission(released, source, answers, fill_solutions=kind != 1)
+            course.write_submission(root, name, assignment, nb_path.name, sub)
+    return names
 
 
 HEADLINE_DIR = REPO / "book" / "results" / "headline"

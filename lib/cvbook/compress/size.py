@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cvbook.train.checkpoint import atomic_write
+from cvbook.files import atomic_write_bytes  # noqa: F401 - re-exported
 
 
 def state_dict_of(obj: nn.Module | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -161,8 +161,3 @@ def load_compressed(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     except (OSError, EOFError) as err:
         raise ValueError(f"{path} is not a gzip-compressed cvbook state_dict: {err}") from err
     return from_sparse_state_dict(torch.load(io.BytesIO(raw), weights_only=True))
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it: a crash never leaves half a file."""
-    return atomic_write(path, lambda handle: handle.write(data))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cvbook.files import atomic_write_bytes
+
 UBYTE = 0x08
 
 
@@ -84,6 +86,4 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     array = np.ascontiguousarray(array, dtype=np.uint8)
     data = bytes([0, 0, UBYTE, array.ndim]) + np.array(array.shape, ">u4").tobytes() + array.tobytes()
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(gzip.compress(data, compresslevel=1) if path.suffix == ".gz" else data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, gzip.compress(data, compresslevel=1) if path.suffix == ".gz" else data)

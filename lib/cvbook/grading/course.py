@@ -1,6 +1,7 @@
 """nbgrader course tooling: the course's configuration, releasing exercises from
-solutions, building a student's submission, and autograding. The repository root is
-the course root (nbgrader_config.py there is the one configuration)."""
+solutions, building a student's submission, and reading scores. A course root is a
+folder with solutions/ (nbgrader's source), exercises/ (its release) and gradebook.db;
+commands work on the current folder unless given another root, as nbgrader's do."""
 
 from __future__ import annotations
 
@@ -13,30 +14,58 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config, PyFileConfigLoader
 
-REPO = Path(__file__).resolve().parents[3]
-# nbgrader runs `alembic` and the grading kernel runs `python` from PATH: both must be
-# this environment's (the one with cvbook installed), even when PATH was not activated.
-_ENV_BIN = str(Path(sys.executable).parent)
-if os.environ.get("PATH", "").split(os.pathsep)[0] != _ENV_BIN:
-    os.environ["PATH"] = _ENV_BIN + os.pathsep + os.environ.get("PATH", "")
-
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
-def course_config(root: Path | str = REPO, db_path: Path | str | None = None) -> Config:
-    """nbgrader_config.py from the course root, with the root (and database) set explicitly."""
-    root = Path(root).resolve()
+def apply_course_settings(c: Config) -> Config:
+    """The course's nbgrader settings (the course root's nbgrader_config.py calls this)."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from cvbook.grading.feedback import StripHiddenTests
+
+    c.CourseDirectory.course_id = "cvbook"
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.release_directory = "exercises"
+    # Exercises run their reference checks against cvbook; a notebook gets at most this long.
+    c.ExecutePreprocessor.timeout = 300
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    # nbgrader's own feedback (also the formgrader's "Generate Feedback" button) renders the
+    # autograded notebook, which holds the hidden tests: strip them as cvbook's pages do.
+    c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
+    return c
+
+
+def _use_this_environment() -> None:
+    """nbgrader runs `alembic` and kernels run `python` from PATH: both must be this
+    environment's (the one with cvbook installed), even when PATH was not activated."""
+    env_bin = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != env_bin:
+        os.environ["PATH"] = env_bin + os.pathsep + os.environ.get("PATH", "")
+
+
+def course_root(root: Path | str | None) -> Path:
+    """`root`, or the current folder; resolved."""
+    return Path.cwd().resolve() if root is None else Path(root).resolve()
+
+
+def course_config(root: Path | str | None = None, db_path: Path | str | None = None) -> Config:
+    """nbgrader_config.py from the course root (the course's settings where there is none),
+    with the root (and database) set explicitly."""
+    _use_this_environment()
+    root = course_root(root)
     config_file = root / "nbgrader_config.py"
-    if not config_file.is_file():
-        config_file = REPO / "nbgrader_config.py"
-    config = PyFileConfigLoader(config_file.name, str(config_file.parent)).load_config()
+    if config_file.is_file():
+        config = PyFileConfigLoader(config_file.name, str(config_file.parent)).load_config()
+    else:
+        config = apply_course_settings(Config())
     config.CourseDirectory.root = str(root)
     if db_path is not None:
         config.CourseDirectory.db_url = f"sqlite:///{Path(db_path).resolve()}"
     return config
 
 
-def nbgrader_api(root: Path | str = REPO, db_path: Path | str | None = None):
+def nbgrader_api(root: Path | str | None = None, db_path: Path | str | None = None):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
@@ -44,16 +73,16 @@ def nbgrader_api(root: Path | str = REPO, db_path: Path | str | None = None):
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
-def assignments(root: Path | str = REPO) -> list[str]:
+def assignments(root: Path | str | None = None) -> list[str]:
     """Assignment names: the folders of solutions/ that hold a notebook."""
-    source = Path(root) / "solutions"
+    source = course_root(root) / "solutions"
     return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def release(root: Path | str = REPO, names: list[str] | None = None,
+def release(root: Path | str | None = None, names: list[str] | None = None,
             db_path: Path | str | None = None) -> list[str]:
     """Generate exercises/<name>/ from solutions/<name>/ (nbgrader generate_assignment)."""
-    root = Path(root)
+    root = course_root(root)
     names = names or assignments(root)
     api = nbgrader_api(root, db_path)
     for name in names:
@@ -104,7 +133,7 @@ def write_submission(root: Path | str, student: str, assignment: str, notebook_n
     return path
 
 
-def copy_course(dest: Path | str, root: Path | str = REPO) -> Path:
+def copy_course(dest: Path | str, root: Path | str) -> Path:
     """A scratch course root: nbgrader_config.py and solutions/ (for tests and dry runs)."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

@@ -13,10 +13,10 @@ import csv
 import html
 import io
 import json
-import os
 import urllib.parse
 from pathlib import Path
 
+from cvbook.files import atomic_write_text
 from cvbook.grading import course
 
 BINS = 10  # score histogram: 0-10 %, ..., 90-100 %
@@ -154,21 +154,17 @@ def render(data: dict) -> str:
             f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
 
 
-def write_dashboard(root: Path | str = course.REPO, out: Path | str | None = None) -> Path:
-    root = Path(root)
+def write_dashboard(root: Path | str | None = None, out: Path | str | None = None) -> Path:
+    root = course.course_root(root)
     out = Path(out or root / "reports" / "dashboard.html")
     page = render(dashboard_data(root))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(page)
-    os.replace(tmp, out)
-    return out
+    return atomic_write_text(out, page)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("dashboard", help="write the instructor dashboard (one offline HTML page)",
                               description=__doc__.splitlines()[0])
-    p.add_argument("--root", type=Path, default=course.REPO, help="course root (default: this repository)")
+    p.add_argument("--root", type=Path, default=None, help="course root (default: the current folder)")
     p.add_argument("--out", type=Path, default=None, help="HTML file (default: ROOT/reports/dashboard.html)")
     p.set_defaults(func=_run)
 

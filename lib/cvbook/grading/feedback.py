@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
 
+from cvbook.files import atomic_write_text
 from cvbook.grading import course
 
 HIDDEN_RE = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
@@ -44,6 +45,27 @@ def redact(text: str, hidden_lines: list[str]) -> str:
     for line in text.splitlines():
         out.append(REDACTED if any(h in line for h in hidden_lines) else line)
     return "\n".join(out)
+
+
+class StripHiddenTests(NbGraderPreprocessor):
+    """For nbgrader's own generate_feedback (the formgrader's "Generate Feedback" button;
+    nbgrader_config.py puts it in the list): hidden test code leaves the cells, and output
+    lines that repeat it are redacted, as on cvbook's own pages."""
+
+    def preprocess(self, nb, resources):
+        hidden = [line for cell in nb.cells for line in split_hidden(cell.source)[1]]
+        for cell in nb.cells:
+            cell.source = split_hidden(cell.source)[0]
+            for out in cell.get("outputs", []):
+                if "text" in out:
+                    out.text = redact(out.text, hidden)
+                if out.output_type == "error":
+                    out.evalue = redact(out.evalue, hidden)
+                    out.traceback = [redact(line, hidden) for line in out.traceback]
+                for key, value in out.get("data", {}).items():
+                    if key.startswith("text/") and isinstance(value, str):
+                        out.data[key] = redact(value, hidden)
+        return nb, resources
 
 
 def _failure_message(cell) -> str | None:
@@ -104,9 +126,5 @@ def write_feedback(root: Path | str, assignment: str, students: list[str] | None
             page = notebook_feedback(nb, graded.get(student, {}).get("cells", {}),
                                      f"{assignment} / {nb_path.stem}: feedback for {student}", notice)
             dest = root / "feedback" / student / assignment / f"{nb_path.stem}.html"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_suffix(".tmp")
-            tmp.write_text(page)
-            os.replace(tmp, dest)
-            written.append(dest)
+            written.append(atomic_write_text(dest, page))
     return written

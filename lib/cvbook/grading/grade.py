@@ -33,7 +33,6 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -43,8 +42,9 @@ from pathlib import Path
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Float, Integer, List, Unicode
+from traitlets import Float, Unicode
 
+from cvbook.files import atomic_write_text
 from cvbook.grading import course, references as graded_refs, sandbox, verdict
 from cvbook.grading.sandbox import install_kernelspec
 
@@ -52,6 +52,9 @@ KERNEL_NAME = "cvbook-grader"
 OUTPUT_LIMIT = 1 << 20  # characters of output kept per cell; a runaway print loop costs nothing more
 NOT_RUN = "NotRun"
 WORKER_OVERHEAD_S = 90  # kernel start and nbgrader bookkeeping, on top of the notebook's time limit
+# A graded cell runs in seconds; an endless loop should cost a minute, not the notebook's whole limit.
+DEFAULT_CELL_TIMEOUT_S = 60
+NEEDS_REGRADE = "needs-regrade"  # the grader (not the notebook) failed twice: nothing recorded
 
 
 def _error_output(ename: str, message: str) -> nbformat.NotebookNode:
@@ -85,12 +88,14 @@ class SandboxedExecute(Execute):
         resources["metadata"] = dict(resources.get("metadata", {}), path=self.workdir)
         self._check_assign_resources(resources)
         self.kernel_name = KERNEL_NAME
-        deadline = time.monotonic() + self.notebook_timeout
         stopped, problems, references = None, [], {}
         cell_timeout = self.timeout
         with self.setup_kernel():
             info = self.wait_for_reply(self.kc.kernel_info())
             nb.metadata["language_info"] = info["content"]["language_info"]
+            # The notebook's clock starts once its kernel is up: a busy machine's slow start
+            # (the sandbox, importing torch) is not the student's time.
+            deadline = time.monotonic() + self.notebook_timeout
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -300,7 +305,7 @@ def run_worker(spec: dict) -> dict:
     kernel_cfg = scratch / "kernel.json"
     cfg = sandbox.write_config(kernel_cfg, workdir=str(workdir), ipc_dir=str(ipc_dir), library=spec["library"],
                                memory_mb=spec["memory_mb"], cpu_s=int(spec["timeout"]) + 30,
-                               unsandboxed=spec["unsandboxed"])
+                               unsandboxed=spec["unsandboxed"], preload=spec["preload"])
     sandbox.prepare_folders(cfg)
     install_kernelspec(jupyter / "kernels", kernel_cfg, KERNEL_NAME)
     os.environ["JUPYTER_PATH"] = str(jupyter)
@@ -319,9 +324,13 @@ def run_worker(spec: dict) -> dict:
     from nbgrader.coursedir import CourseDirectory
 
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    result = api.autograde(assignment, student, force=True, create=True)
+    with _quiet_gradebook():
+        result = api.autograde(assignment, student, force=True, create=True)
     executed = json.loads(execute_report.read_text()) if execute_report.is_file() else {}
-    return {"student": student, "ok": bool(result["success"]),
+    # A notebook that is not valid JSON fails nbgrader here: the submission's fault, not the
+    # grader's (the parent records it as a blank notebook, with zero points).
+    unreadable = any(": not a valid notebook" in p for p in problems)
+    return {"student": student, "ok": bool(result["success"]) or unreadable,
             "problems": problems + executed.get("problems", []),
             "references": executed.get("references", {}), "copies": _copies(scratch, student, assignment, spec),
             "isolation": "none (--unsandboxed)" if spec["unsandboxed"] else "bubblewrap",
@@ -387,7 +396,7 @@ def _grade_in_worker(spec: dict, hard_limit: float) -> dict:
 @dataclass
 class StudentResult:
     student: str
-    status: str  # graded | graded-with-problems | failed
+    status: str  # graded | graded-with-problems | needs-regrade
     score: float | None = None
     max_score: float | None = None
     problems: list[str] = field(default_factory=list)
@@ -421,8 +430,22 @@ def _record(api_config, run_dir: Path, assignment: str, student: str, root: Path
     config.OverwriteCells.add_missing_cells = True
     config.ReplayExecution.executed_dir = str(run_dir / "scratch" / student / "autograded" / student / assignment)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    result = api.autograde(assignment, student, force=True, create=True)
+    with _quiet_gradebook():
+        result = api.autograde(assignment, student, force=True, create=True)
     return bool(result["success"]), (result.get("error") or result.get("log") or "")[-2000:]
+
+
+@contextlib.contextmanager
+def _quiet_gradebook():
+    """nbgrader's gradebook makes SQLAlchemy warn about its own bookkeeping on every
+    submission: noise the instructor can do nothing about."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        yield
 
 
 def _last_line(log: str) -> str:
@@ -451,26 +474,37 @@ def _check_assignment(root: Path, assignment: str) -> None:
             raise ValueError(f"assignment {assignment!r} is not in {db}: release it first (`make release`)") from None
 
 
-def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int = 2, timeout: float = 300,
+def grade_assignment(assignment: str, root: Path | str | None = None, jobs: int = 2, timeout: float = 300,
                      cell_timeout: float | None = None, memory_mb: int | None = 2048,
                      students: list[str] | None = None, unsandboxed: bool = False) -> list[StudentResult]:
     """Autograde submitted/<student>/<assignment> for every student (or `students`).
 
     Refuses to start (sandbox.SandboxUnavailable) when the sandbox cannot be built here,
     unless `unsandboxed`; then every result says so in its `isolation`."""
-    root = Path(root).resolve()
+    root = course.course_root(root)
     if jobs < 1 or timeout <= 0:
         raise ValueError(f"jobs must be >= 1 and timeout > 0, got jobs={jobs}, timeout={timeout}")
     _check_assignment(root, assignment)
     if not unsandboxed:
         sandbox.check()
-    references = []
-    for notebook in sorted((root / "solutions" / assignment).glob("*.ipynb")):
-        references += graded_refs.graded_references(notebook)
+    notebooks = sorted((root / "solutions" / assignment).glob("*.ipynb"))
+    references = [name for notebook in notebooks for name in graded_refs.graded_references(notebook)]
+    preload = sandbox.modules_to_preload(notebooks)
     students = find_students(root, assignment) if students is None else students
     run_dir = Path(tempfile.mkdtemp(prefix="cvbook-grade-"))
     results: dict[str, StudentResult] = {}
-    specs: list[dict] = []
+    temp_dirs: list[str] = []
+
+    def spec_for(student: str) -> dict:
+        scratch = run_dir / "scratch" / student
+        shutil.rmtree(scratch, ignore_errors=True)  # a retry starts from nothing
+        temp_dirs.extend([tempfile.mkdtemp(prefix="cvbook-sandbox-"), tempfile.mkdtemp(prefix="cvb-")])
+        return {"root": str(root), "scratch": str(scratch), "student": student, "assignment": assignment,
+                "sandbox": temp_dirs[-2], "ipc_dir": temp_dirs[-1], "library": str(library),
+                "references": references, "preload": preload, "unsandboxed": unsandboxed, "run_dir": str(run_dir),
+                "template_db": str(template), "timeout": timeout,
+                "cell_timeout": cell_timeout or min(timeout, DEFAULT_CELL_TIMEOUT_S), "memory_mb": memory_mb}
+
     try:
         template = run_dir / "template.db"
         with sqlite3.connect(root / "gradebook.db") as src, sqlite3.connect(template) as dst:
@@ -479,69 +513,105 @@ def grade_assignment(assignment: str, root: Path | str = course.REPO, jobs: int 
         (run_dir / "scratch").mkdir()
         library = graded_refs.library_without(references, run_dir / "library")
         hard_limit = timeout + WORKER_OVERHEAD_S
-        for i, student in enumerate(students):
-            scratch = run_dir / "scratch" / student
-            specs.append({"root": str(root), "scratch": str(scratch), "student": student, "assignment": assignment,
-                          "sandbox": tempfile.mkdtemp(prefix=f"cvbook-sandbox-{i}-"),
-                          "ipc_dir": tempfile.mkdtemp(prefix="cvb-"), "library": str(library),
-                          "references": references, "unsandboxed": unsandboxed, "run_dir": str(run_dir),
-                          "template_db": str(template), "timeout": timeout,
-                          "cell_timeout": cell_timeout or timeout, "memory_mb": memory_mb})
-        # Forked workers start with nbgrader already imported (seconds of CPU each, otherwise). Not
-        # torch: each worker imports it while its first kernel starts, in parallel.
-
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {pool.submit(_grade_in_worker, spec, hard_limit): spec for spec in specs}
-            # Results are recorded one at a time, here, as workers finish: one writer for the gradebook.
-            for future in as_completed(futures):
-                spec = futures[future]
-                try:
-                    out = future.result()
-                except Exception as err:  # noqa: BLE001 - a worker process died: report, go on
-                    out = _failure(spec["student"], f"the grader process failed ({type(err).__name__})", 0.0)
-                shutil.rmtree(spec["sandbox"], ignore_errors=True)
-                shutil.rmtree(spec["ipc_dir"], ignore_errors=True)
-                try:
-                    recorded, log = _record(config, run_dir, assignment, spec["student"], root)
-                except Exception as err:  # noqa: BLE001 - this student is reported, the others go on
-                    recorded, log = False, f"{type(err).__name__}: {err}"
-                problems = list(out["problems"])
-                for test, refs in sorted(out["references"].items()):
-                    problems.append(f"{test}: used the library's answer {', '.join(refs)}: no points for this part")
-                if unsandboxed:
-                    problems.append("graded WITHOUT the sandbox (--unsandboxed): the kernel could read and "
-                                    "change course files")
-                if not out["ok"]:
-                    problems.append("the worker could not grade this submission: " + _last_line(out["log_tail"]))
-                if not recorded:
-                    problems.append("nbgrader could not record this submission: " + _last_line(log))
-                status = "failed" if not recorded else ("graded-with-problems" if problems else "graded")
-                results[spec["student"]] = StudentResult(
-                    spec["student"], status, problems=problems, references=out["references"], copies=out["copies"],
-                    isolation=out["isolation"], seconds=round(out["seconds"], 2),
-                    log=(out["log_tail"] + ("\n" + log if not recorded else ""))[-4000:])
+        # A submission the grader itself failed on (a worker crash, an nbgrader exception, the
+        # grader's own time limit; never the notebook's) is graded once more, alone in a fresh
+        # pool; if that fails too it is marked "needs-regrade", never recorded as a zero.
+        first_attempts: dict[str, dict] = {}
+        for attempt, batch in enumerate((students, None)):
+            if batch is None:
+                batch = [s for s, out in first_attempts.items() if not out["ok"]]
+            for spec, out in _run_pool([spec_for(s) for s in batch], jobs, hard_limit):
+                student = spec["student"]
+                if attempt == 0 and not out["ok"]:
+                    first_attempts[student] = out
+                    continue
+                first_attempts.setdefault(student, out)
+                earlier = first_attempts[student] if attempt else None
+                results[student] = _finish(out, earlier, config, run_dir, assignment, root, unsandboxed)
     finally:  # also when interrupted: no scratch copy of a gradebook or submission is left behind
         shutil.rmtree(run_dir, ignore_errors=True)
-        for spec in specs:
-            shutil.rmtree(spec["sandbox"], ignore_errors=True)
-            shutil.rmtree(spec["ipc_dir"], ignore_errors=True)
+        for folder in temp_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
     final = course.scores(root, assignment)
     for student, res in results.items():
-        if student in final:
+        if student in final and res.status != NEEDS_REGRADE:
             res.score, res.max_score = final[student]["score"], final[student]["max_score"]
     ordered = [results[s] for s in students]
-    write_report(root, assignment, ordered)
+    write_report(root, assignment, ordered, limits={
+        "notebook_s": timeout, "cell_s": cell_timeout or min(timeout, DEFAULT_CELL_TIMEOUT_S),
+        "memory_mb": memory_mb, "sandbox": "none (--unsandboxed)" if unsandboxed else "bubblewrap"})
     return ordered
+
+
+def _run_pool(specs: list[dict], jobs: int, hard_limit: float):
+    """Yield (spec, outcome) as workers finish. Forked workers start with nbgrader already
+    imported (seconds of CPU each, otherwise); not torch: each worker imports it while its
+    first kernel starts, in parallel."""
+    if not specs:
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {pool.submit(_grade_in_worker, spec, hard_limit): spec for spec in specs}
+        for future in as_completed(futures):
+            spec = futures[future]
+            try:
+                out = future.result()
+            except Exception as err:  # noqa: BLE001 - a worker process died: report, go on
+                out = _failure(spec["student"], f"the grader process died ({type(err).__name__}: {err})", 0.0)
+            shutil.rmtree(spec["sandbox"], ignore_errors=True)
+            shutil.rmtree(spec["ipc_dir"], ignore_errors=True)
+            yield spec, out
+
+
+def _finish(out: dict, earlier: dict | None, config, run_dir: Path, assignment: str, root: Path,
+            unsandboxed: bool) -> StudentResult:
+    """Record one student's outcome in the course gradebook (parent only: one writer) and say
+    what the instructor should know. `earlier`: the failed first attempt, if this is a retry."""
+    student = out["student"]
+    history = f"[first attempt]\n{earlier['log_tail']}\n[second attempt]\n" if earlier else ""
+    if not out["ok"]:
+        why = _last_line(out["log_tail"]) if out["log_tail"] else "; ".join(out["problems"])
+        return StudentResult(
+            student, NEEDS_REGRADE, isolation=out["isolation"], seconds=round(out["seconds"], 2),
+            problems=[f"not graded, nothing recorded: the grader failed twice; run `cvbook grade {assignment} "
+                      f"--student {student}` again ({why}; the report keeps both logs)"],
+            log=(history + out["log_tail"])[-8000:])
+    try:
+        recorded, log = _record(config, run_dir, assignment, student, root)
+    except Exception:  # noqa: BLE001 - this student is reported, the others go on
+        import traceback
+
+        recorded, log = False, traceback.format_exc()
+    problems = list(out["problems"])
+    for test, refs in sorted(out["references"].items()):
+        problems.append(f"{test}: used the library's answer {', '.join(refs)}: no points for this part")
+    if unsandboxed:
+        problems.append("graded WITHOUT the sandbox (--unsandboxed): the kernel could read and change course files")
+    if earlier:
+        problems.append("graded on the second attempt: the grader failed once (" + _last_line(earlier["log_tail"])
+                        + "); the first attempt's log is kept in the report")
+    if not recorded:
+        problems.append("nbgrader could not record this submission: " + _last_line(log))
+    status = NEEDS_REGRADE if not recorded else ("graded-with-problems" if problems else "graded")
+    return StudentResult(student, status, problems=problems, references=out["references"], copies=out["copies"],
+                         isolation=out["isolation"], seconds=round(out["seconds"], 2),
+                         log=(history + out["log_tail"] + ("\n" + log if not recorded else ""))[-8000:])
 
 
 def report_path(root: Path | str, assignment: str) -> Path:
     return Path(root) / "reports" / "grade" / f"{assignment}.json"
 
 
-def write_report(root: Path, assignment: str, results: list[StudentResult]) -> Path:
+def write_report(root: Path, assignment: str, results: list[StudentResult], limits: dict | None = None) -> Path:
+    """Update reports/grade/<assignment>.json: the students just graded replace their entries,
+    everyone else's entry is kept (regrading one student must not erase the class). `limits`:
+    the time, memory and isolation the latest run graded under."""
     path = report_path(root, assignment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"assignment": assignment, "students": [asdict(r) for r in results]}, indent=1))
-    os.replace(tmp, path)
+    entries = {}
+    if path.is_file():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            entries = {e["student"]: e for e in json.loads(path.read_text())["students"]}
+    entries.update({r.student: asdict(r) for r in results})
+    report = {"assignment": assignment, "limits": limits or {},
+              "students": [entries[s] for s in sorted(entries)]}
+    atomic_write_text(path, json.dumps(report, indent=1))
     return path

@@ -27,6 +27,7 @@ why and what to install, and `cvbook grade` stops before running any notebook;
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -41,6 +42,7 @@ FILE_SIZE_LIMIT = 256 << 20  # bytes one file may grow to
 OUTPUT_LIMIT = 1 << 20  # characters of output one cell may print
 TMP_SIZE = 256 << 20  # bytes of the private /tmp and /dev/shm
 PROCESS_ALLOWANCE = 64  # processes and threads the kernel may add
+PRELOADABLE = ("numpy", "torch", "torchvision")  # in this order: each imports the one before
 UID_BASE = 1_000_000  # kernels run as UID_BASE + the grading worker's pid when the grader is root
 
 
@@ -107,8 +109,9 @@ def kernel_environment(cfg: dict) -> dict[str, str]:
 
 
 def write_config(path: Path | str, *, workdir: str, ipc_dir: str, library: str, memory_mb: int | None,
-                 cpu_s: int | None, unsandboxed: bool = False) -> dict:
-    """The kernel's sandbox settings, as `launch` reads them."""
+                 cpu_s: int | None, unsandboxed: bool = False, preload: list[str] = ()) -> dict:
+    """The kernel's sandbox settings, as `launch` reads them. `preload`: modules the kernel
+    imports before it starts (see `modules_to_preload`)."""
     import cvbook
     from cvbook.data.locate import find_dataset_dir
 
@@ -119,10 +122,35 @@ def write_config(path: Path | str, *, workdir: str, ipc_dir: str, library: str, 
         data["/data/fashion-mnist"] = str(Path(found).resolve())
     cfg = {"workdir": workdir, "ipc_dir": ipc_dir, "library": library,
            "package_dir": str(Path(cvbook.__file__).resolve().parent), "read_only": read_only, "data": data,
-           "memory_mb": memory_mb, "cpu_s": cpu_s, "unsandboxed": unsandboxed,
+           "memory_mb": memory_mb, "cpu_s": cpu_s, "unsandboxed": unsandboxed, "preload": list(preload),
            "uid": UID_BASE + os.getpid() if os.geteuid() == 0 else None}
     Path(path).write_text(json.dumps(cfg, indent=1))
     return cfg
+
+
+def modules_to_preload(notebooks: list[Path]) -> list[str]:
+    """Which of the slow-to-import libraries (PRELOADABLE) these notebooks' code imports."""
+    import ast
+
+    import nbformat
+
+    used = set()
+    for path in notebooks:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    used.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    used.add(node.module.split(".")[0])
+    if "cvbook" in used:
+        used.add("torch")  # the library imports it
+    return [m for m in PRELOADABLE if m in used]
 
 
 def prepare_folders(cfg: dict) -> None:
@@ -223,10 +251,10 @@ def init(config_file: str, connection_file: str) -> None:
         os.setgid(int(cfg["uid"]))
         os.setuid(int(cfg["uid"]))  # every capability goes with root
     os.makedirs(os.environ.get("HOME", cfg["workdir"]), exist_ok=True)
-    # Every exercise imports torch: do it while the kernel starts, so that no cell's time limit
-    # is spent on seconds of importing (more on a busy machine).
-    import numpy  # noqa: F401
-    import torch  # noqa: F401
+    # Import the heavy modules the notebook uses while the kernel starts, so that no cell's
+    # time limit is spent on seconds of importing (more on a busy machine).
+    for module in cfg.get("preload", []):
+        importlib.import_module(module)
     from ipykernel.kernelapp import IPKernelApp
 
     sys.argv = [sys.argv[0]]

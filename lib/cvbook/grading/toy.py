@@ -5,7 +5,6 @@ their run time."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -64,7 +63,6 @@ def make_course(root: Path | str) -> Path:
     """A course root with solutions/toy/, released to exercises/toy/, gradebook created."""
     root = Path(root)
     (root / "solutions" / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
-    shutil.copy(course.REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     nbformat.write(source_notebook(), root / "solutions" / ASSIGNMENT / NOTEBOOK)
     course.release(root, [ASSIGNMENT])
     return root
@@ -78,31 +76,3 @@ def submit(root: Path | str, student: str, answers: dict[str, str] | None = None
     released = nbformat.read(root / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
     nb = course.make_submission(released, source, answers, fill_solutions=fill_solutions)
     return course.write_submission(root, student, ASSIGNMENT, NOTEBOOK, nb)
-
-
-def benchmark_grading(students: int = 6, jobs: tuple[int, ...] = (1, 2)) -> dict[str, float]:
-    """Seconds per submission on the toy assignment: nbgrader's sequential autograde,
-    then `cvbook grade` with each of `jobs` (same submissions, fresh gradebook each)."""
-    import tempfile
-    import time
-
-    from cvbook.grading import grade
-
-    out = {}
-    with tempfile.TemporaryDirectory(prefix="cvbook-bench-grading-") as tmp:
-        root = make_course(Path(tmp) / "course")
-        names = [f"student{i:02d}" for i in range(students)]
-        for i, name in enumerate(names):  # a mix of right, blank and wrong answers
-            answers = [None, {"double": "def double(x):\n    return x + 2"}, {}][i % 3]
-            submit(root, name, answers or None, fill_solutions=answers is not None)
-        api = course.nbgrader_api(root)
-        start = time.perf_counter()
-        for name in names:
-            if not api.autograde(ASSIGNMENT, name, force=True)["success"]:
-                raise RuntimeError(f"nbgrader could not grade {name}")
-        out["nbgrader autograde, sequential"] = (time.perf_counter() - start) / students
-        for n in jobs:
-            start = time.perf_counter()
-            grade.grade_assignment(ASSIGNMENT, root, jobs=n, timeout=120)
-            out[f"cvbook grade --jobs {n}"] = (time.perf_counter() - start) / students
-    return out

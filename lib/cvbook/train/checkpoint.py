@@ -4,42 +4,20 @@ reader sees the old file or the new one, never half of one."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "wb") -> Path:
-    """Call write(file) on a temporary file next to `path`, then rename it to `path`.
-    If write raises, the temporary file is removed and `path` is left untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+from cvbook.files import atomic_write, atomic_write_json  # noqa: F401 - re-exported
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     """torch.save, atomically."""
     return atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def atomic_write_json(obj: Any, path: str | os.PathLike) -> Path:
-    return atomic_write(path, lambda f: json.dump(obj, f, indent=2), mode="w")
 
 
 def rng_state() -> dict:

@@ -61,21 +61,23 @@ def split_off(data: ImageSet, fraction: float, seed: int = 0) -> tuple[ImageSet,
     return data.subset(rest_idx), data.subset(held_idx)
 
 
-def _pil_to_uint8(path: Path, mode: str, size: int | None) -> torch.Tensor:
+def _pil_to_uint8(path: Path, mode: str, size: int | tuple[int, int] | None) -> torch.Tensor:
     from PIL import Image
 
     with Image.open(path) as im:
         im = im.convert(mode)
-        if size is not None and im.size != (size, size):
-            im = im.resize((size, size), Image.BILINEAR)
+        if size is not None:
+            height, width = (size, size) if isinstance(size, int) else size
+            if im.size != (width, height):
+                im = im.resize((width, height), Image.BILINEAR)
         t = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
         return t.view(im.size[1], im.size[0], len(mode)).permute(2, 0, 1)
 
 
 def read_image_folder(folder: str | os.PathLike, classes: tuple[str, ...] | None = None,
-                      img_size: int | None = None, mode: str = "RGB") -> ImageSet:
+                      img_size: int | tuple[int, int] | None = None, mode: str = "RGB") -> ImageSet:
     """A folder of <class>/<image> files (torchvision's ImageFolder layout) read into
-    memory, resized to img_size x img_size when given."""
+    memory, resized when img_size is given (an int: square; a tuple: (height, width))."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder {folder} does not exist")
@@ -102,7 +104,8 @@ def load_splits(dataset: str | None = None, data_dir: str | os.PathLike | None =
                 only: tuple[str, ...] = ("train", "val", "test")) -> dict[str, ImageSet]:
     """{'train', 'val', 'test'} ImageSets for a named dataset, or for an image folder
     `data_dir` with train/ and optional val/ and test/ sub-folders. Where the dataset
-    has no validation split, `val_fraction` of train is held out (class-balanced).
+    has no validation (or, for a folder, no test) split, `val_fraction` of train is held
+    out for it (class-balanced, with a fixed seed).
     `only` skips reading splits that are not needed where each is its own folder."""
     if dataset is None and data_dir is None:
         raise ValueError("give a dataset name or a data_dir")
@@ -130,11 +133,15 @@ def load_splits(dataset: str | None = None, data_dir: str | os.PathLike | None =
                                     f"with train/<class>/<image> (and optional val/, test/)")
         mode = "RGB"
         train = read_image_folder(root / "train", img_size=img_size, mode=mode)
-        found = {s: read_image_folder(root / s, train.classes, tuple(train.images.shape[-2:])[0],
-                                      mode) for s in ("val", "test") if (root / s).is_dir()}
+        size = tuple(train.images.shape[-2:])  # val and test are read at train's (height, width)
+        found = {s: read_image_folder(root / s, train.classes, size, mode)
+                 for s in ("val", "test") if (root / s).is_dir()}
+        # A missing split is held out of train, never borrowed from another split: the test
+        # set must not be the one that chose the best epoch.
+        if "test" not in found:
+            train, found["test"] = split_off(train, val_fraction, seed=1)
         if "val" not in found:
             train, found["val"] = split_off(train, val_fraction)
-        found.setdefault("test", found["val"])
         return {"train": train, **found}
     else:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)} "

@@ -54,9 +54,20 @@ class TrainConfig:
     channels_last: bool = False
     compile: bool = False
     seed: int = 0
-    save_every: int = 1              # checkpoint_epoch_N.pth every N epochs
+    save_every: int = 1              # checkpoint_epoch_N.pth every N epochs; 0 = the last one only
     progress: bool = True
     device: str | None = None
+
+    def __post_init__(self):
+        at_least = {"epochs": 1, "batch_size": 1, "save_every": 0, "crop_padding": 0, "erasing_size": 1}
+        bad = [f"{k}={getattr(self, k)!r} (must be an integer >= {low})" for k, low in at_least.items()
+               if isinstance(getattr(self, k), bool) or not isinstance(getattr(self, k), int)
+               or getattr(self, k) < low]
+        bad += [f"{k}={getattr(self, k)!r} (must be >= 0)" for k in
+                ("lr", "weight_decay", "warmup_epochs", "label_smoothing", "mixup_cutmix_alpha", "ema",
+                 "grad_clip", "random_erasing") if getattr(self, k) < 0]
+        if bad:
+            raise ValueError("invalid training settings: " + "; ".join(bad))
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -249,7 +260,7 @@ def _save(out: Path, epoch: int, raw, scored, optimizer, scheduler, ema, rngs, h
              "steps_per_epoch": steps, "config": asdict(cfg), "meta": meta}
     atomic_write_json(history, out / "history.json")
     atomic_save(state, out / "last.pth")   # resume point after a crash mid-epoch
-    if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
+    if (cfg.save_every and epoch % cfg.save_every == 0) or epoch == cfg.epochs:
         atomic_save(state, out / f"checkpoint_epoch_{epoch}.pth")
     if is_best:  # the weights that were scored (the EMA when there is one)
         atomic_save({"model": scored.state_dict(), "meta": meta, "epoch": epoch,

@@ -25,12 +25,3 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor,
     indices this equals nn.CrossEntropyLoss(label_smoothing=smoothing)."""
     q = smooth_targets(targets, logits.shape[-1], smoothing)
     return -(q * F.log_softmax(logits.float(), dim=-1)).sum(dim=-1).mean()
-
-
-class LabelSmoothingCrossEntropy(torch.nn.Module):
-    def __init__(self, smoothing: float = 0.0):
-        super().__init__()
-        self.smoothing = smoothing
-
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return soft_cross_entropy(logits, targets, self.smoothing)
