@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvbook.grading.checks import CheckFailed, check_close, check_equal, check_tensor
+from cvbook.grading.checks import CheckFailed, call_unchanged, check_close, check_equal, check_number, check_tensor
 
 
 class AlwaysEqual:
@@ -53,3 +53,65 @@ def test_check_close_rejects_non_numbers_and_far_values():
         check_close("1.0", 2.0, "x")
     with pytest.raises(CheckFailed):
         check_close(1.1, 1.0, "x")
+
+
+def test_check_close_shows_enough_digits_to_see_the_difference():
+    with pytest.raises(CheckFailed, match=r"expected 123456\.5, got 123457\.5|expected 123456\.5\d*, got 123457\.5"):
+        check_close(123457.5, 123456.5, "bytes", rel=1e-9)
+    with pytest.raises(CheckFailed, match=r"got 1\.00000\d+, expected 1\b|got 1\.0000\d+"):
+        check_tensor(torch.tensor([1.0 + 1e-5]), torch.tensor([1.0]), "output", atol=0, rtol=0)
+
+
+def test_check_number_wants_the_kind_of_number_the_instructions_name():
+    check_number(0.5, 0.5, "sparsity")
+    check_number(np.float64(0.5), 0.5, "sparsity")
+    check_number(3, 3.0, "bytes", kind="number")
+    check_number(3, 3, "zero_point", kind="int")
+    for got, kind in [(torch.tensor(0.5), "float"), (1, "float"), (True, "int"), (2.0, "int"), ("3", "number")]:
+        with pytest.raises(CheckFailed, match="expected (a|an) "):
+            check_number(got, float(got) if not isinstance(got, str) else 3.0, "value", kind=kind)
+    with pytest.raises(CheckFailed, match=r"\.item\(\)"):
+        check_number(torch.tensor(0.5), 0.5, "sparsity")
+
+
+def test_call_unchanged_reports_an_input_changed_in_place():
+    x = torch.tensor([1.0, -2.0])
+    assert torch.equal(call_unchanged(lambda t, s: t * s, "scale", {"x": x, "s": 2.0}), torch.tensor([2.0, -4.0]))
+    with pytest.raises(CheckFailed, match="quantize changed its input x in place"):
+        call_unchanged(lambda t: t.abs_(), "quantize", {"x": x})
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(CheckFailed, match="changed its input model in place"):
+        call_unchanged(lambda m: torch.nn.init.zeros_(m.weight), "sparsity", {"model": model})
+    with pytest.raises(CheckFailed, match="changed its input batch in place"):
+        call_unchanged(lambda b: b[0].add_(1), "mean", {"batch": [torch.zeros(2), torch.ones(2)]})
+    nan = torch.tensor([float("nan"), 1.0])
+    call_unchanged(lambda t: t.clone(), "copy", {"x": nan})  # NaN is unchanged NaN
+    g = torch.Generator().manual_seed(0)
+    call_unchanged(lambda gen: torch.rand(2, generator=gen), "draw", {"generator": g})  # a generator may advance
+
+
+@pytest.mark.parametrize("assignment", ["01_tensors", "02_data_loading", "03_architectures", "04_training",
+                                        "05_compression"])
+def test_each_assignment_has_one_checker_module_that_imports_where_references_are_stand_ins(
+        assignment, repo, tmp_path):
+    """The setup cell imports the assignment's checkers from cvbook.grading.parts; in the grading
+    kernel the graded references are stand-ins, and the module must still import there."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from cvbook.grading import references
+
+    nb_path = next((repo / "solutions" / assignment).glob("*.ipynb"))
+    module = f"cvbook.grading.parts.{assignment.lstrip('0123456789_')}"
+    setup = next("".join(c["source"]) for c in json.loads(nb_path.read_text())["cells"]
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "setup")
+    assert f"from {module} import" in setup
+    references.library_without(references.graded_references(nb_path), tmp_path)
+    code = f"import {module} as m, cvbook; print(cvbook.__file__, len([n for n in dir(m) if n.startswith('check_')]))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    path, count = out.stdout.split()
+    assert path.startswith(str(tmp_path)) and int(count) >= 3

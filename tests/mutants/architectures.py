@@ -52,6 +52,31 @@ MUTANTS = {
                                  ("nn.Conv2d(out_channels, out_channels, 3, padding=1",
                                   "nn.Conv2d(out_channels, out_channels, 3, stride=stride, padding=1")),
         "conv_bias": _edit("basic_block", ("3, stride=stride, padding=1, bias=False", "3, stride=stride, padding=1")),
+        "batchnorm_always_eval": """
+class BasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels))
+
+    def _bn(self, bn, x):  # always the running statistics, as in eval()
+        return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, training=False)
+
+    def forward(self, x):
+        shortcut = x
+        if self.downsample is not None:
+            shortcut = self._bn(self.downsample[1], self.downsample[0](x))
+        out = torch.relu(self._bn(self.bn1, self.conv1(x)))
+        out = self._bn(self.bn2, self.conv2(out))
+        return torch.relu(out + shortcut)
+""",
     },
     "dense_layer": {
         "no_relu_before_conv2": _edit("dense_layer", ("self.conv2(torch.relu(self.norm2(out)))",
@@ -73,6 +98,20 @@ MUTANTS = {
         "no_padding": _edit("dense_layer", ("growth_rate, 3, padding=1, bias=False", "growth_rate, 3, bias=False")),
         "relu_before_norm": _edit("dense_layer", ("self.conv1(torch.relu(self.norm1(x)))",
                                                   "self.conv1(self.norm1(torch.relu(x)))")),
+        "norm1_called_twice": """
+class DenseLayer(nn.Module):
+    def __init__(self, in_channels, growth_rate, bn_size=4):
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = nn.Conv2d(in_channels, bn_size * growth_rate, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(bn_size * growth_rate)
+        self.conv2 = nn.Conv2d(bn_size * growth_rate, growth_rate, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        print("normalised:", self.norm1(x).shape)  # left over from debugging
+        out = self.conv1(torch.relu(self.norm1(x)))
+        return self.conv2(torch.relu(self.norm2(out)))
+""",
     },
     "transition": {
         "no_relu": _edit("transition", ("self.conv(torch.relu(self.norm(x)))", "self.conv(self.norm(x))")),
@@ -88,6 +127,16 @@ MUTANTS = {
              "F.avg_pool2d(torch.relu(self.norm(self.conv(x))), 2)")),
         "no_pool": _edit("transition", ("return F.avg_pool2d(self.conv(torch.relu(self.norm(x))), 2)",
                                         "return self.conv(torch.relu(self.norm(x)))")),
+        "pools_before_the_conv_with_ceil": """
+class Transition(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(in_channels)
+        self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+
+    def forward(self, x):
+        return self.conv(F.avg_pool2d(torch.relu(self.norm(x)), 2, ceil_mode=True))
+""",
     },
     "dense_block": {
         "new_features_first": _edit(
@@ -164,6 +213,15 @@ MUTANTS = {
                                                      "return self.proj(x).transpose(2, 3).flatten(2).transpose(1, 2)")),
         "padded_3x3_kernel": _edit("patch_embed", ("kernel_size=patch_size, stride=patch_size)",
                                                    "kernel_size=3, stride=patch_size, padding=1)")),
+        "squeezes_size_one_dims": """
+class PatchEmbed(nn.Module):
+    def __init__(self, patch_size, in_chans, embed_dim):
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        return self.proj(x).squeeze().flatten(-2).transpose(-2, -1)
+""",
     },
     "attention": {
         "no_scale": _edit("attention", (" / math.sqrt(self.head_dim)", "")),

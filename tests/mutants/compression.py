@@ -35,6 +35,14 @@ def choose_qparams(x):
     zero_point = QMIN - int(lo / scale)
     return float(scale), int(min(max(zero_point, QMIN), QMAX))
 """,
+        "scale_as_tensor": """
+def choose_qparams(x):
+    lo = torch.clamp(x.min(), max=0.0)
+    hi = torch.clamp(x.max(), min=0.0)
+    scale = (hi - lo) / (QMAX - QMIN)
+    zero_point = QMIN - int(torch.round(lo / scale))
+    return scale, int(min(max(zero_point, QMIN), QMAX))
+""",
         "symmetric_instead": """
 def choose_qparams(x):
     scale = torch.max(x.abs()) / 127
@@ -71,6 +79,11 @@ def quantize(x, scale, zero_point):
     q = torch.floor(x / scale + 0.5) + zero_point
     return torch.clamp(q, QMIN, QMAX).to(torch.int8)
 """,
+        "divides_input_in_place": """
+def quantize(x, scale, zero_point):
+    q = torch.round(x.div_(scale)) + zero_point
+    return torch.clamp(q, QMIN, QMAX).to(torch.int8)
+""",
         "returns_float": """
 def quantize(x, scale, zero_point):
     return torch.clamp(torch.round(x / scale) + zero_point, QMIN, QMAX)
@@ -88,6 +101,10 @@ def dequantize(q, scale, zero_point):
         "divides_by_scale": """
 def dequantize(q, scale, zero_point):
     return (q.to(torch.float32) - zero_point) / scale
+""",
+        "returns_float64": """
+def dequantize(q, scale, zero_point):
+    return (q.to(torch.float64) - zero_point) * scale
 """,
         "zero_point_after_scaling": """
 def dequantize(q, scale, zero_point):
@@ -127,6 +144,24 @@ def magnitude_mask(weight, sparsity):
     threshold = weight.abs().flatten().kthvalue(k).values
     return weight.abs() >= threshold
 """,
+        "abs_in_place": """
+def magnitude_mask(weight, sparsity):
+    k = round(sparsity * weight.numel())
+    w = weight.detach()
+    w.abs_()
+    mask = torch.ones(weight.numel(), dtype=torch.bool)
+    if k > 0:
+        mask[torch.topk(w.flatten(), k, largest=False).indices] = False
+    return mask.reshape(weight.shape)
+""",
+        "k_rounds_halves_up": """
+def magnitude_mask(weight, sparsity):
+    k = math.floor(sparsity * weight.numel() + 0.5)
+    mask = torch.ones(weight.numel(), dtype=torch.bool)
+    if k > 0:
+        mask[torch.topk(weight.detach().abs().flatten(), k, largest=False).indices] = False
+    return mask.reshape(weight.shape)
+""",
         "keeps_instead_of_removes": """
 def magnitude_mask(weight, sparsity):
     k = round(sparsity * weight.numel())
@@ -155,6 +190,16 @@ def model_sparsity(model):
             kept += int((m.weight != 0).sum())
             total += m.weight.numel()
     return kept / total
+""",
+        "returns_tensor": """
+def model_sparsity(model):
+    ws = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    return sum((w == 0).sum() for w in ws) / sum(w.numel() for w in ws)
+""",
+        "every_weight_attribute": """
+def model_sparsity(model):
+    ws = [m.weight for m in model.modules() if getattr(m, "weight", None) is not None]
+    return sum(int((w == 0).sum()) for w in ws) / sum(w.numel() for w in ws)
 """,
         "weights_and_biases": """
 def model_sparsity(model):
@@ -187,6 +232,12 @@ def int8_size_bytes(model, bits=8):
 def int8_size_bytes(model, bits=8):
     quantized = {id(m.weight) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
     return sum(p.numel() * bits / 8 + 4 if id(p) in quantized else 4 * p.numel() for p in model.parameters())
+""",
+        "whole_bytes_per_weight": """
+def int8_size_bytes(model, bits=8):
+    quantized = {id(m.weight) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    return sum(p.numel() * bits // 8 + 4 * p.shape[0] if id(p) in quantized else 4 * p.numel()
+               for p in model.parameters())
 """,
         "assumes_8_bits": """
 def int8_size_bytes(model, bits=8):

@@ -65,6 +65,29 @@ def channel_mean_std(loader):
         x = images.double()
         return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3), correction=0)
 ''',
+        "returns_lists": """
+def channel_mean_std(loader):
+    count, total, total_sq = 0, 0.0, 0.0
+    for images, _ in loader:
+        x = images.double()
+        count += x.shape[0] * x.shape[2] * x.shape[3]
+        total = total + x.sum(dim=(0, 2, 3))
+        total_sq = total_sq + (x * x).sum(dim=(0, 2, 3))
+    mean = total / count
+    std = (total_sq / count - mean ** 2).clamp_min(0).sqrt()
+    return mean.tolist(), std.tolist()
+""",
+        "squares_in_place": """
+def channel_mean_std(loader):
+    count, total, total_sq = 0, 0.0, 0.0
+    for images, _ in loader:
+        count += images.shape[0] * images.shape[2] * images.shape[3]
+        total = total + images.double().sum(dim=(0, 2, 3))
+        total_sq = total_sq + images.pow_(2).double().sum(dim=(0, 2, 3))
+    mean = total / count
+    std = (total_sq / count - mean ** 2).clamp_min(0).sqrt()
+    return mean, std
+""",
     },
     "random_horizontal_flip": {
         "one_coin_for_the_batch": '''
@@ -100,6 +123,11 @@ def random_horizontal_flip(x, p, generator):
     torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
     return v2.RandomHorizontalFlip(p)(x)
 ''',
+        "own_fixed_generator": """
+def random_horizontal_flip(x, p, generator):
+    flip = torch.rand(x.shape[0], generator=torch.Generator().manual_seed(0)) < p
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+""",
     },
     "random_crop": {
         "one_offset_for_the_batch": '''
@@ -152,6 +180,17 @@ def random_crop(x, padding, generator):
     dx = torch.randint(0, 2 * padding + 1, (n,))
     return torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
 ''',
+        "own_fixed_generator": """
+def random_crop(x, padding, generator):
+    n, c, h, w = x.shape
+    own = torch.Generator().manual_seed(0)
+    padded = F.pad(x, (padding, padding, padding, padding))
+    dy = torch.randint(0, 2 * padding + 1, (n,), generator=own)
+    dx = torch.randint(0, 2 * padding + 1, (n,), generator=own)
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+    return padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+""",
     },
     "FashionDataset": {
         "len_off_by_one": _DATASET_HEAD + '''
@@ -183,5 +222,20 @@ def random_crop(x, padding, generator):
             image = self.transform(image)
         return image, int(self.labels[idx])
 ''',
+        "adds_channel_in_place": """
+class FashionDataset(Dataset):
+    def __init__(self, images, labels, transform=None):
+        self.images = images.unsqueeze_(1)  # (N, 1, 28, 28), like a batch
+        self.labels, self.transform = labels, transform
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, idx):
+        image = Image.fromarray(self.images[idx, 0].numpy())
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[idx])
+""",
     },
 }

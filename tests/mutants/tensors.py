@@ -34,6 +34,11 @@ def batch_memory(n, shape, dtype):
     c, h, w = shape
     return n * c * h * w * (torch.finfo(dtype).bits // 8)
 """,
+        "allocates_the_batch": """
+def batch_memory(n, shape, dtype):
+    batch = torch.empty((n, *shape), dtype=dtype)
+    return batch.numel() * batch.element_size()
+""",
     },
     "nchw_to_nhwc": {
         "permute_0321": """
@@ -65,6 +70,11 @@ def nchw_to_nhwc(x):
 def nchw_to_nhwc(x):
     return x.float().permute(0, 2, 3, 1)
 """,
+        "as_strided_assuming_contiguous": """
+def nchw_to_nhwc(x):
+    n, c, h, w = x.shape
+    return x.as_strided((n, h, w, c), (c * h * w, w, 1, h * w))
+""",
     },
     "channels_last_strides": {
         "contiguous_strides": """
@@ -95,6 +105,11 @@ def channels_last_strides(shape):
 def channels_last_strides(shape):
     n, c, h, w = shape
     return (h * w, 1, w * c, c)
+""",
+        "channel_stride_is_h_times_w": """
+def channels_last_strides(shape):
+    n, c, h, w = shape
+    return (h * w * c, h * w, w * c, c)
 """,
     },
     "to_tensor": {
@@ -210,6 +225,23 @@ def to_tensor(array):
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy((array / 255).astype(np.float32)).permute(1, 0, 2)
+""",
+        "as_strided_assuming_contiguous": """
+def to_tensor(array):
+    if array.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 array, got dtype {array.dtype}")
+    h, w = array.shape[:2]
+    c = array.shape[2] if array.ndim == 3 else 1
+    chw = np.lib.stride_tricks.as_strided(array, (c, h, w), (1, w * c, c))
+    return torch.tensor(chw).float() / 255
+""",
+        "adds_channel_in_place": """
+def to_tensor(array):
+    if array.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 array, got dtype {array.dtype}")
+    if array.ndim == 2:
+        array.shape = array.shape + (1,)
+    return torch.tensor(array).permute(2, 0, 1).float() / 255
 """,
     },
 }

@@ -53,6 +53,19 @@ def mixup(images, labels, num_classes, lam, generator):
     mixed = images * lam + images[perm] * (1.0 - lam)
     return mixed, targets * lam + targets[perm] * (1.0 - lam)
 """,
+        "own_fixed_generator": """
+def mixup(images, labels, num_classes, lam, generator):
+    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    targets = F.one_hot(labels, num_classes).float()
+    return images * lam + images[perm] * (1.0 - lam), targets * lam + targets[perm] * (1.0 - lam)
+""",
+        "images_always_float32": """
+def mixup(images, labels, num_classes, lam, generator):
+    perm = torch.randperm(len(images), generator=generator)
+    targets = F.one_hot(labels, num_classes).float()
+    mixed = images.float() * lam + images[perm].float() * (1.0 - lam)
+    return mixed, targets * lam + targets[perm] * (1.0 - lam)
+""",
     },
     "cutmix": {
         "lam_not_corrected_for_clipping": """
@@ -150,6 +163,18 @@ def cutmix(images, targets, lam, perm, cy, cx):
     lam_used = (bottom - top) * (right - left) / (height * width)
     return mixed, targets * lam_used + targets[perm] * (1.0 - lam_used), lam_used
 """,
+        "lam_used_as_tensor": """
+def cutmix(images, targets, lam, perm, cy, cx):
+    height, width = images.shape[-2:]
+    cut = math.sqrt(1.0 - lam)
+    h, w = int(height * cut), int(width * cut)
+    top, bottom = max(cy - h // 2, 0), min(cy - h // 2 + h, height)
+    left, right = max(cx - w // 2, 0), min(cx - w // 2 + w, width)
+    mixed = images.clone()
+    mixed[..., top:bottom, left:right] = images[perm][..., top:bottom, left:right]
+    lam_used = 1.0 - torch.tensor((bottom - top) * (right - left) / (height * width))
+    return mixed, targets * lam_used + targets[perm] * (1.0 - lam_used), lam_used
+""",
     },
     "smooth_cross_entropy": {
         "eps_over_k_minus_one_classes": """
@@ -206,6 +231,14 @@ def smooth_cross_entropy(logits, targets, smoothing):
     q = targets * (1.0 - smoothing) + smoothing / num_classes
     return -(q * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean().item()
 """,
+        "smooths_soft_targets_in_place": """
+def smooth_cross_entropy(logits, targets, smoothing):
+    num_classes = logits.shape[-1]
+    if targets.ndim == 1:
+        targets = F.one_hot(targets, num_classes).to(logits.dtype)
+    q = targets.mul_(1.0 - smoothing).add_(smoothing / num_classes)
+    return -(q * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+""",
     },
     "warmup_cosine_lr": {
         "warmup_one_step_ahead": """
@@ -249,6 +282,13 @@ def warmup_cosine_lr(step, base_lr, total_steps, warmup_steps, warmup_start_lr, 
         return warmup_start_lr + (base_lr - warmup_start_lr) * step / (warmup_steps + 1)
     progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
     return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+""",
+        "returns_tensor": """
+def warmup_cosine_lr(step, base_lr, total_steps, warmup_steps, warmup_start_lr, min_lr):
+    if step < warmup_steps:
+        return warmup_start_lr + (base_lr - warmup_start_lr) * step / warmup_steps
+    progress = torch.tensor(min(1.0, (step - warmup_steps) / (total_steps - warmup_steps)))
+    return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + torch.cos(math.pi * progress))
 """,
     },
     "topk_accuracy": {
@@ -308,6 +348,14 @@ def topk_accuracy(logits, targets, ks=(1, 5)):
     for k in ks:
         top = logits.topk(min(k, logits.shape[1]), dim=1).indices
         accuracies[k] = 100 * (top == targets[:, None]).any(dim=1).float().mean().item()
+    return accuracies
+""",
+        "tensor_values": """
+def topk_accuracy(logits, targets, ks=(1, 5)):
+    accuracies = {}
+    for k in ks:
+        top = logits.topk(min(k, logits.shape[1]), dim=1).indices
+        accuracies[k] = (top == targets[:, None]).any(dim=1).float().mean()
     return accuracies
 """,
     },
@@ -408,6 +456,33 @@ def precision_recall_f1(cm):
     recall = tp // actual.clamp_min(1)
     f1 = 2 * tp // (predicted + actual).clamp_min(1)
     return precision, recall, f1
+""",
+        "float_counts": """
+def confusion_matrix(targets, preds, num_classes):
+    cm = torch.zeros(num_classes, num_classes)
+    cm.index_put_((targets.long(), preds.long()), torch.ones(len(targets)), accumulate=True)
+    return cm
+
+
+def precision_recall_f1(cm):
+    cm = cm.double()
+    tp, predicted, actual = cm.diag(), cm.sum(0), cm.sum(1)
+    precision = tp / predicted.clamp_min(1)
+    recall = tp / actual.clamp_min(1)
+    return precision, recall, 2 * tp / (predicted + actual).clamp_min(1)
+""",
+        "returns_lists": """
+def confusion_matrix(targets, preds, num_classes):
+    cells = targets.long() * num_classes + preds.long()
+    return torch.bincount(cells, minlength=num_classes ** 2).view(num_classes, num_classes)
+
+
+def precision_recall_f1(cm):
+    cm = cm.double()
+    tp, predicted, actual = cm.diag(), cm.sum(0), cm.sum(1)
+    precision = tp / predicted.clamp_min(1)
+    recall = tp / actual.clamp_min(1)
+    return precision.tolist(), recall.tolist(), (2 * tp / (predicted + actual).clamp_min(1)).tolist()
 """,
     },
 }

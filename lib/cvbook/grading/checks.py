@@ -4,7 +4,7 @@ compared, on which input, and what differed, so the message is something to act 
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -19,6 +19,16 @@ def _describe(x: Any) -> str:
     return f"{type(x).__name__} {x!r}"[:200]
 
 
+def _pair(got: float, expected: float) -> tuple[str, str]:
+    """Both numbers with enough significant digits to show how far apart they are."""
+    gap = got - expected
+    for digits in range(6, 18):
+        a, b = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+        if a != b and abs(float(a) - float(b) - gap) <= 0.1 * abs(gap):
+            break
+    return a, b
+
+
 def check_tensor(got: Any, expected: torch.Tensor, what: str, *, atol: float = 1e-6,
                  rtol: float = 1e-5, check_dtype: bool = True) -> None:
     """`got` must be a tensor like `expected`: same shape, dtype (optionally) and values."""
@@ -31,10 +41,12 @@ def check_tensor(got: Any, expected: torch.Tensor, what: str, *, atol: float = 1
     g, e = got.detach().double(), expected.detach().double()
     if not torch.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True):
         diff = (g - e).abs()
+        diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
         idx = tuple(int(i) for i in torch.nonzero(diff == diff.max())[0])
+        shown_got, shown_expected = _pair(g[idx].item(), e[idx].item())
         raise CheckFailed(
             f"{what}: values differ (largest difference {diff.max().item():.3g} at index {idx}: "
-            f"got {g[idx].item():.6g}, expected {e[idx].item():.6g})")
+            f"got {shown_got}, expected {shown_expected})")
 
 
 def _plain(x: Any, what: str, expected: Any) -> Any:
@@ -71,5 +83,144 @@ def check_close(got: Any, expected: float, what: str, *, rel: float = 1e-6, abs_
         value = float(got)
     except (TypeError, ValueError):
         raise CheckFailed(f"{what}: expected a number, got {_describe(got)}") from None
-    if abs(value - expected) > max(abs_, rel * abs(expected)):
-        raise CheckFailed(f"{what}: expected {expected:.6g}, got {value:.6g}")
+    if not abs(value - expected) <= max(abs_, rel * abs(expected)):
+        shown_got, shown_expected = _pair(value, expected)
+        raise CheckFailed(f"{what}: expected {shown_expected}, got {shown_got}")
+
+
+_KINDS = {"float": "a float", "int": "an int", "number": "a number (int or float)"}
+
+
+def check_number(got: Any, expected: float, what: str, *, kind: str = "float", rel: float = 1e-6,
+                 abs_: float = 1e-9) -> None:
+    """A plain Python number of the kind the instructions name ("float", "int" or "number":
+    either), within a tolerance of the reference. A tensor, even with one element, is not a number."""
+    ok = isinstance(got, numbers.Real) and not isinstance(got, bool)
+    if kind == "float":
+        ok = ok and not isinstance(got, numbers.Integral)
+    elif kind == "int":
+        ok = ok and isinstance(got, numbers.Integral)
+    if not ok:
+        hint = " (use float(...) or .item() to turn a one-element tensor into a number)" \
+            if isinstance(got, torch.Tensor) and got.numel() == 1 else ""
+        raise CheckFailed(f"{what}: expected {_KINDS[kind]}, got {_describe(got)}{hint}")
+    check_close(got, expected, what, rel=rel, abs_=abs_)
+
+
+def check_strides(got: Any, expected: tuple, shape: tuple, what: str) -> None:
+    """Strides (in elements) as PyTorch's is_contiguous reads them: a dimension of size 1 is
+    never stepped along, so its stride can be anything; every other stride must match."""
+    try:
+        got = tuple(_plain(got, what, expected))
+    except TypeError:
+        raise CheckFailed(f"{what}: expected strides {expected}, got {_describe(got)}") from None
+    if len(got) != len(expected) or any(type(s) is not int for s in got):
+        raise CheckFailed(f"{what}: expected {len(expected)} int strides {expected}, got {got!r}"[:400])
+    wrong = [d for d, size in enumerate(shape) if size != 1 and got[d] != expected[d]]
+    if wrong:
+        raise CheckFailed(f"{what}: expected strides {tuple(expected)}, got {got} (they differ in "
+                          f"dimension{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} of shape {tuple(shape)})")
+
+
+# --------------------------------------------------------------------------- inputs left alone
+
+
+def _snapshot(x: Any) -> Any:
+    """A copy of what a call could change in place (None: nothing to watch)."""
+    import numpy as np
+
+    if isinstance(x, torch.Tensor):
+        return x.detach().clone()
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, torch.nn.Module):
+        return {k: v.detach().clone() for k, v in x.state_dict().items()}
+    if isinstance(x, (list, tuple)):
+        return [_snapshot(i) for i in x]
+    if isinstance(x, dict):
+        return {k: _snapshot(v) for k, v in x.items()}
+    return None
+
+
+def _unchanged(snapshot: Any, x: Any) -> bool:
+    import numpy as np
+
+    if snapshot is None:
+        return True
+    if isinstance(snapshot, torch.Tensor):
+        return (isinstance(x, torch.Tensor) and x.shape == snapshot.shape and x.dtype == snapshot.dtype
+                and bool(torch.equal(x.detach(), snapshot) or (x.is_floating_point() and torch.allclose(
+                    x.detach(), snapshot, rtol=0, atol=0, equal_nan=True))))
+    if isinstance(snapshot, np.ndarray):
+        return isinstance(x, np.ndarray) and x.shape == snapshot.shape and np.array_equal(x, snapshot, equal_nan=
+                                                                                         x.dtype.kind in "fc")
+    if isinstance(x, torch.nn.Module):
+        now = x.state_dict()
+        return now.keys() == snapshot.keys() and all(_unchanged(v, now[k]) for k, v in snapshot.items())
+    if isinstance(snapshot, list):
+        return isinstance(x, (list, tuple)) and len(x) == len(snapshot) and all(map(_unchanged, snapshot, x))
+    if isinstance(snapshot, dict):
+        return isinstance(x, dict) and x.keys() == snapshot.keys() and all(_unchanged(v, x[k]) for k, v in snapshot.items())
+    return True
+
+
+def call_unchanged(function: Callable, name: str, inputs: dict[str, Any], kwargs: dict[str, Any] | None = None,
+                   *, watch: dict[str, Any] | None = None) -> Any:
+    """`function(*inputs.values(), **kwargs)`, after which every tensor, array, model, list or
+    dict it was given (and those in `watch`, such as the batches behind a loader) must be as
+    it was: a function asked for a result must not also change its inputs (the caller still
+    needs them). A torch.Generator is meant to advance: it is not watched."""
+    kwargs = kwargs or {}
+    watched = {**inputs, **kwargs, **(watch or {})}
+    before = {k: _snapshot(v) for k, v in watched.items()}
+    result = function(*inputs.values(), **kwargs)
+    check_unchanged(name, before, watched)
+    return result
+
+
+def check_unchanged(name: str, before: dict[str, Any], now: dict[str, Any]) -> None:
+    """`before` holds `snapshot`s of the values in `now`, taken before `name` ran."""
+    for key, value in now.items():
+        if not _unchanged(before[key], value):
+            raise CheckFailed(f"{name} changed its input {key} in place: compute the result in a new "
+                              f"tensor and leave {key} as it was (the caller still needs it)")
+
+
+def snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """Copies of what a call could change in place, for `check_unchanged`."""
+    return {k: _snapshot(v) for k, v in values.items()}
+
+
+def _same_result(a: Any, b: Any) -> bool:
+    import numpy as np
+
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(torch.equal(a.detach(), b.detach())))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and np.array_equal(a, b)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(map(_same_result, a, b))
+    return type(a) is type(b) and isinstance(a, (int, float, str, bool, type(None))) and a == b
+
+
+def check_generator_honoured(run: Callable[[torch.Generator], Any], what: str, seeds: tuple[int, int] = (7, 8)) -> None:
+    """`run(generator)` must draw its random numbers from `generator`: the same seed gives the
+    same result whatever the global random state, and two different seeds give different
+    results (`run` must be random enough that they would: many images, 0 < p < 1)."""
+    state = torch.get_rng_state()
+    try:
+        torch.manual_seed(1)
+        first = run(torch.Generator().manual_seed(seeds[0]))
+        torch.manual_seed(2)
+        again = run(torch.Generator().manual_seed(seeds[0]))
+        torch.manual_seed(1)
+        other = run(torch.Generator().manual_seed(seeds[1]))
+    finally:
+        torch.set_rng_state(state)
+    if not _same_result(first, again):
+        raise CheckFailed(f"{what}: the same generator seed gave different results; draw every random "
+                          f"number with generator=generator, not from the global random state")
+    if _same_result(first, other):
+        raise CheckFailed(f"{what}: generators seeded {seeds[0]} and {seeds[1]} gave the same result; "
+                          f"draw the random numbers from the generator you are given")
