@@ -51,6 +51,36 @@ def test_run_writes_a_consistent_table(tmp_path):
     with open(tmp_path / "compression.csv") as f:
         assert len(list(csv.DictReader(f))) == len(result["rows"])
     assert "load average" in (tmp_path / "compression.md").read_text().lower()
+    assert_speedups_read_from_the_ms_columns(result["rows"])
+
+
+def assert_speedups_read_from_the_ms_columns(rows):
+    """Every "x float" is the float32 row's ms over the row's ms, at the same batch size."""
+    base = {r["model"]: r for r in rows if r["variant"] == "float32"}
+    for r in rows:
+        for batch in ("b1", "b64"):
+            if r[f"latency_{batch}_ms"] is None:
+                continue
+            expected = base[r["model"]][f"latency_{batch}_ms"] / r[f"latency_{batch}_ms"]
+            assert r[f"speedup_{batch}"] == pytest.approx(expected, abs=2e-3), (r["model"], r["variant"], batch)
+
+
+def test_speedups_compare_with_the_float32_row_not_the_alternating_rounds():
+    rows = [{"model": "m", "variant": "float32", "latency_b1_ms": 2.0, "latency_b64_ms": 10.0,
+             "float_b1_ms": 2.0, "float_b64_ms": 10.2},
+            {"model": "m", "variant": "int8", "latency_b1_ms": 1.0, "latency_b64_ms": 20.0,
+             "float_b1_ms": 4.0, "float_b64_ms": 30.0},   # the float model slowed beside it
+            {"model": "m", "variant": "failed", "latency_b1_ms": None, "latency_b64_ms": None}]
+    benchmark.set_speedups(rows)
+    assert rows[0]["speedup_b1"] == 1.0 and rows[0]["speedup_b64"] == 1.0
+    assert rows[1]["speedup_b1"] == 2.0 and rows[1]["speedup_b64"] == 0.5  # slower, and says so
+    assert rows[2]["speedup_b1"] is None
+    assert_speedups_read_from_the_ms_columns(rows)
+
+
+def test_the_stored_compression_table_is_consistent_row_by_row():
+    stored = json.loads((benchmark.RESULTS_DIR / "compression.json").read_text())
+    assert_speedups_read_from_the_ms_columns(stored["rows"])
 
 
 def test_unknown_variant_is_refused(tmp_path):

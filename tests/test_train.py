@@ -363,15 +363,19 @@ def test_random_erasing_option_blanks_a_square_per_image():
     assert torch.equal(kept, x)
 
 
-def test_time_to_accuracy_reads_the_first_epoch_over_each_threshold():
+def test_time_to_accuracy_counts_a_threshold_only_once_it_stays_reached():
     from cvbook.train.headline import time_to_accuracy
 
-    history = {"test_acc": [0.85, 0.91, 0.925, 0.93, 0.929], "epoch_time_s": [60, 60, 30, 30, 30]}
-    reached = time_to_accuracy(history, (0.90, 0.92, 0.93, 0.94))
-    assert reached[0.90] == (2, 2.0)
-    assert reached[0.92] == (3, 2.5)
-    assert reached[0.93] == (4, 3.0)
+    # 0.91 at epoch 2 is a lucky epoch: epoch 3 falls back to 0.89, so 90 % counts from epoch 4
+    history = {"test_acc": [0.85, 0.91, 0.89, 0.925, 0.93, 0.929],
+               "epoch_time_s": [60, 60, 60, 30, 30, 30]}
+    reached = time_to_accuracy(history, (0.80, 0.90, 0.92, 0.93, 0.94))
+    assert reached[0.80] == (1, 1.0)
+    assert reached[0.90] == (4, 3.5)
+    assert reached[0.92] == (4, 3.5)
+    assert reached[0.93] is None  # reached at epoch 5, lost again at the last epoch
     assert reached[0.94] is None
+    assert time_to_accuracy({"val_acc": [0.95], "epoch_time_s": [6]}, (0.9,), key="val_acc") == {0.9: (1, 0.1)}
     with pytest.raises(ValueError, match="--track_test"):
         time_to_accuracy({"epoch_time_s": [1.0]})
 

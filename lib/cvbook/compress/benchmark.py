@@ -7,9 +7,13 @@ For each model (trained briefly on Fashion-MNIST here, so accuracies are those o
 run) it measures float32, unstructured pruning (30/50/70 %, made permanent: same file and
 speed, smaller only sparse + gzip), structured channel pruning (+ a short fine-tune), int8
 (PT2E + torch.compile), ONNX Runtime float32 and int8 (QDQ), and the pipeline of a popular
-lesson on model optimisation (prune 30 %, then int8). Latencies are medians of repeated runs, measured alternately with
-the float32 model ("back to back") so that the ratio survives a shared, noisy machine; the
-load average is recorded with them. Every result file is written atomically.
+lesson on model optimisation (prune 30 %, then int8). Latencies are medians of repeated runs,
+measured alternately with the float32 model ("back to back"); the float32 times of those
+alternating rounds are kept (float_b1_ms, float_b64_ms) but the "x float" ratios are the
+float32 row's latency over the row's own, so that every row reads consistently with its
+ms columns (the float32 model's time alongside a variant moves with it: ONNX Runtime's
+threads, for one, slow the torch model that runs between them). The load average is
+recorded with them. Every result file is written atomically.
 """
 
 from __future__ import annotations
@@ -265,6 +269,20 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
     for row in rows:
         if row["size_bytes"]:
             row["size_ratio"] = round(float_size / row["size_bytes"], 3)
+    return set_speedups(rows)
+
+
+def set_speedups(rows: list[dict]) -> list[dict]:
+    """Set each row's speedup_b1/speedup_b64 to the float32 row's latency over the row's
+    own latency (of the same model and batch size), so that "x float" always equals
+    float32 ms / row ms as the table shows them. Rows are changed in place and returned."""
+    base = {r["model"]: r for r in rows if r["variant"] == "float32"}
+    for row in rows:
+        ref = base.get(row["model"])
+        for batch in ("b1", "b64"):
+            ms = row.get(f"latency_{batch}_ms")
+            ref_ms = ref.get(f"latency_{batch}_ms") if ref else None
+            row[f"speedup_{batch}"] = round(ref_ms / ms, 3) if ms and ref_ms else None
     return rows
 
 
@@ -335,7 +353,8 @@ def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_image
                      f"(a short run: accuracies are below a full training's)" if short else "")
                   + f"; structured pruning fine-tuned {finetune_epochs} epoch(s). Accuracy on the first "
                   f"{len(test_set)} test images. torch threads: {threads}; latency = median of {rounds}x{reps} "
-                  f"runs alternated with the float32 model (ratios are back to back). Load average (1 min) "
+                  "runs alternated with the float32 model; 'x float' = the float32 row's ms / the row's ms. "
+                  f"Load average (1 min) "
                   f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores.")
     result = {"rows": rows, "conditions": conditions, "models": list(models), "threads": threads,
               "checkpoints": {m: _shown(p) for m, p in checkpoints.items()}, "train_images": len(train_set),

@@ -1,9 +1,9 @@
 """EfficientNet-B0 (Tan & Le, 2019): a searched mobile network, scaled with care.
 
 B0's stages are built from MBConv blocks (MobileNetV2's inverted residual with
-squeeze-and-excitation): expand the channels 6x with a 1x1 conv, filter each channel
-on its own with a depthwise conv, reweight the channels (SE), project back down with
-a 1x1 conv. The paper's other idea, compound scaling, grows depth, width and input
+squeeze-and-excitation): expand the channels with a 1x1 conv (6x in stages 2-7; the
+first stage has expand ratio 1 and skips it), filter each channel on its own with a
+depthwise conv, reweight the channels (SE), project back down with a 1x1 conv. The paper's other idea, compound scaling, grows depth, width and input
 resolution together to get B1-B7 from B0.
 
 Submodules have readable names (expand, depthwise, se, project); `torchvision_key`
@@ -119,7 +119,8 @@ def efficientnet_b0(num_classes: int = 10, in_chans: int = 3, img_size: int = 32
                     **kwargs) -> EfficientNet:
     """EfficientNet-B0. The Tiny ImageNet study lists no change to it but the standard
     classifier dropout, so 'small' and 'imagenet' are the same network (torchvision's
-    efficientnet_b0)."""
+    efficientnet_b0): no adaptation to small inputs. Its five stride-2 steps divide the
+    side by 32, so a 28 or 32 px image leaves a 1x1 last feature map (2x2 at 64 px)."""
     check_variant("efficientnet_b0", variant)
     check_input("efficientnet_b0", img_size, in_chans, num_classes, min_size=16)
     return EfficientNet(num_classes=num_classes, in_chans=in_chans, **kwargs)

@@ -50,4 +50,4 @@ def check_input(name: str, img_size: int, in_chans: int, num_classes: int, min_s
 def check_variant(name: str, variant: str) -> None:
     if variant not in ("small", "imagenet"):
         raise ValueError(f"{name}: unknown variant {variant!r}; choose 'small' (inputs of 28-64 px, "
-                         f"the course's adaptation) or 'imagenet' (the original 224 px network)")
+                         f"after the Tiny ImageNet study) or 'imagenet' (the original 224 px network)")

@@ -54,8 +54,9 @@ def create_model(name: str, num_classes: int = 10, in_chans: int = 3, img_size: 
     """Build the architecture `name` for images of in_chans x img_size x img_size.
 
     variant="small" (default) is the adaptation to 28-64 px images of a six-architecture
-    study on Tiny ImageNet-200; variant="imagenet" is the original 224 px network,
-    identical to torchvision's.
+    study on Tiny ImageNet-200 (EfficientNet-B0 is not adapted: its two variants are the
+    same network); variant="imagenet" is the original 224 px network, identical to
+    torchvision's.
     Raises ValueError for an unknown name or an input the network cannot take.
     """
     if name not in MODELS:

@@ -3,8 +3,10 @@
 TinyResNet (96,314 parameters) on Fashion-MNIST, trained by `cvbook train` on a 2-core
 CPU. Each recipe is the exact command-line of one run; `time_to_accuracy` reads the run's
 history.json (train with --track_test) and says after how many training minutes the test
-accuracy first reached each threshold. Minutes are the sum of epoch_time_s (training plus
-the per-epoch validation pass; start-up and the test scoring for the curve are not counted).
+accuracy reached each threshold *to stay*: the first epoch from which it never falls back
+below the threshold for the rest of the run, so one lucky epoch cannot count. Minutes are
+the sum of epoch_time_s (training plus the per-epoch validation pass; start-up and the test
+scoring for the curve are not counted).
 """
 
 from __future__ import annotations
@@ -22,18 +24,26 @@ RECIPES: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def time_to_accuracy(history: dict, thresholds=THRESHOLDS) -> dict[float, tuple[int, float] | None]:
-    """{threshold: (first epoch whose test accuracy >= threshold, training minutes until then)
-    or None if never reached}."""
-    if "test_acc" not in history:
-        raise ValueError("history has no test_acc: train with --track_test to record it")
-    accs, times = history["test_acc"], history["epoch_time_s"]
+def time_to_accuracy(history: dict, thresholds=THRESHOLDS,
+                     key: str = "test_acc") -> dict[float, tuple[int, float] | None]:
+    """{threshold: (epoch, training minutes until the end of that epoch) or None}.
+
+    The epoch is the first one from which history[key] stays at or above the threshold
+    until the end of the run: an epoch that crosses it and is followed by a drop below it
+    does not count. None if the last epoch is below the threshold. key="val_acc" measures
+    the same on the validation split."""
+    if key not in history:
+        hint = ": train with --track_test to record it" if key == "test_acc" else ""
+        raise ValueError(f"history has no {key}{hint}")
+    accs, times = history[key], history["epoch_time_s"]
     if len(accs) != len(times):
-        raise ValueError(f"history has {len(accs)} test accuracies but {len(times)} epoch times")
-    result, elapsed = {t: None for t in thresholds}, 0.0
-    for epoch, (acc, seconds) in enumerate(zip(accs, times), start=1):
-        elapsed += seconds
-        for t in thresholds:
-            if result[t] is None and acc >= t:
-                result[t] = (epoch, elapsed / 60)
+        raise ValueError(f"history has {len(accs)} values of {key} but {len(times)} epoch times")
+    result = {}
+    for t in thresholds:
+        below = [epoch for epoch, acc in enumerate(accs, start=1) if acc < t]
+        first_to_stay = (below[-1] if below else 0) + 1
+        if first_to_stay > len(accs):
+            result[t] = None
+        else:
+            result[t] = (first_to_stay, sum(times[:first_to_stay]) / 60)
     return result
