@@ -3,7 +3,6 @@ in the exact raw layout (3 classes, 10 training and 2 validation images each).""
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest

@@ -17,7 +17,6 @@ convert after; the functions here do that round trip for you.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 
 import torch
 from torch import nn

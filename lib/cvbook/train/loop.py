@@ -10,7 +10,6 @@ run bit for bit (weights, optimizer, schedule, EMA, random generators, history).
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
