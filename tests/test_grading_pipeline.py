@@ -101,3 +101,18 @@ def test_released_notebooks_hide_solutions_and_hidden_tests(graded):
         text = nb_path.read_text()
         for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
             assert marker not in text, f"exercises/{name}/{nb_path.name} still contains {marker}"
+
+
+def test_nbgrader_validate_passes_the_solution_and_reports_each_unanswered_part(tmp_path, repo):
+    """A student's "Validate" button (nbgrader's Validator) runs the public tests in their own
+    kernel, with the real library: the solution validates, a blank notebook fails each part."""
+    import shutil
+
+    from nbgrader.validator import Validator
+
+    for kind in ("solutions", "exercises"):
+        shutil.copy(repo / kind / "05_compression" / "compression.ipynb", tmp_path / f"{kind}.ipynb")
+    assert not Validator().validate(str(tmp_path / "solutions.ipynb")).get("failed")
+    failed = Validator().validate(str(tmp_path / "exercises.ipynb")).get("failed", [])
+    assert len(failed) == 6, failed
+    assert all("NotImplementedError" in f["error"] or "NameError" in f["error"] for f in failed)
