@@ -32,3 +32,18 @@ def fashion_mnist_available() -> bool:
     if find_dataset_dir("fashion-mnist", required=False) is None:
         pytest.fail("Fashion-MNIST is missing: `make setup` installs it (dataset-fashion-mnist)")
     return True
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After the run: how many of the project's own wrong answers each graded part catches
+    (recorded by test_autograder_quality; user properties reach here from xdist workers too)."""
+    rows = []
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "kill_rates" and report.when == "call":
+                rows += [f"{value['assignment']:18s} {part:28s} {caught}/{total}"
+                         for part, (caught, total) in sorted(value["parts"].items())]
+    if rows:
+        terminalreporter.write_sep("-", "wrong answers caught, per graded part")
+        for row in sorted(rows):
+            terminalreporter.write_line(row)

@@ -32,7 +32,7 @@ def test_solution_passes_every_test_in_process(assignment, repo):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_graded_part_has_wrong_answers_and_catches_them(assignment, repo):
+def test_every_graded_part_has_wrong_answers_and_catches_them(assignment, repo, record_property):
     mutants = mutants_for(assignment)
     results = []
     for nb_path in sorted((repo / "solutions" / assignment).glob("*.ipynb")):
@@ -40,7 +40,12 @@ def test_every_graded_part_has_wrong_answers_and_catches_them(assignment, repo):
         assert not missing, f"{assignment}: fewer than two plausible wrong answers for {missing}"
         results += quality.kill_report(nb_path, mutants)
     survivors = [f"{r.grade_id}:{r.label}" for r in results if not r.killed]
-    print(f"\n{assignment}: kill rate {len(results) - len(survivors)}/{len(results)}")
+    per_part: dict[str, list[int]] = {}
+    for r in results:
+        caught_and_total = per_part.setdefault(r.grade_id, [0, 0])
+        caught_and_total[0] += int(r.killed)
+        caught_and_total[1] += 1
+    record_property("kill_rates", {"assignment": assignment, "parts": per_part})  # printed by conftest
     assert not survivors, f"{assignment}: wrong answers no test catches: {survivors}"
 
 
