@@ -115,3 +115,86 @@ def test_each_assignment_has_one_checker_module_that_imports_where_references_ar
     assert out.returncode == 0, out.stderr
     path, count = out.stdout.split()
     assert path.startswith(str(tmp_path)) and int(count) >= 3
+
+
+_KERNEL_CODE = '''
+import torch
+import torch.nn.utils.prune as prune
+
+def switches_to_eval(model):
+    model.eval()
+    return 0.0
+
+def zeroes_a_weight(model):
+    with torch.no_grad():
+        model[0].weight.zero_()
+    return 0.0
+
+def prunes(model):
+    prune.l1_unstructured(model[0], "weight", 0.5)
+    return 0.0
+
+def freezes(model):
+    model.requires_grad_(False)
+    return 0.0
+
+def reads(model):
+    return float(sum(p.sum() for p in model.parameters()))
+
+def make():
+    return torch.nn.Linear(2, 2)
+
+def touches(layer, x):
+    x.add_(1)
+    return layer(x).detach()
+'''
+
+
+def test_a_model_changed_by_the_students_code_is_seen_while_grading():
+    """While grading, a model argument travels to the student's kernel as a copy: what the
+    student's code does to that copy (weights, train/eval mode, pruning, requires_grad) comes
+    back and is reported as an in-place change, as it is in the student's own kernel."""
+    import json
+    import socket
+    import threading
+
+    from cvbook.grading import codec, harness, remote
+
+    user_ns: dict = {}
+    exec(_KERNEL_CODE, user_ns)
+    grader_side, kernel_side = socket.socketpair()
+
+    def serve():
+        while True:
+            header = json.loads(harness.recv_frame(kernel_side))
+            if header.get("op") == "done":
+                return
+            payload = harness.recv_frame(kernel_side) if header.get("payload") else None
+            harness.send_frame(kernel_side, codec.dumps(harness._answer(header, payload, user_ns)))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    conn = remote.Connection()
+    conn.attach(grader_side, 30)
+    student = remote.student_names(conn, ["switches_to_eval", "zeroes_a_weight", "prunes", "freezes", "reads",
+                                          "make", "touches"])
+
+    def model():
+        return torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.Linear(3, 2))
+
+    try:
+        for name, change in [("switches_to_eval", r"switched the model to eval\(\) mode"),
+                             ("zeroes_a_weight", "changed the values of '0.weight'"),
+                             ("prunes", "added: .*weight_orig"), ("freezes", "requires_grad=False")]:
+            with pytest.raises(CheckFailed, match=f"{name} changed its input model in place \\(.*{change}"):
+                call_unchanged(student[name], name, {"model": model()})
+        m = model()
+        assert call_unchanged(student["reads"], "reads", {"model": m}) == pytest.approx(
+            float(sum(p.sum() for p in m.parameters())), rel=1e-6)
+        # the notebook's own objects, passed back by handle, are not the grader's copies
+        layer, x = student["make"](), torch.zeros(3, 2)
+        student["touches"](layer, x)
+        assert torch.equal(x, torch.ones(3, 2))
+    finally:
+        conn.detach()
+        thread.join(10)

@@ -170,6 +170,12 @@ def magnitude_mask(weight, sparsity):
         mask[torch.topk(weight.abs().flatten(), k, largest=False).indices] = True
     return mask.reshape(weight.shape)
 """,
+        "kthvalue_threshold": """
+def magnitude_mask(weight, sparsity):
+    k = round(sparsity * weight.numel())
+    threshold = weight.detach().abs().flatten().kthvalue(k).values
+    return weight.detach().abs() > threshold
+""",
     },
     "model_sparsity": {
         "all_parameters": """
@@ -211,6 +217,25 @@ def model_sparsity(model):
                 total += p.numel()
     return zeros / total
 """,
+        "switches_the_model_to_eval": """
+def model_sparsity(model):
+    model.eval()  # only counting: no BatchNorm updates
+    zeros = total = 0
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            zeros += int((module.weight == 0).sum())
+            total += module.weight.numel()
+    return zeros / total
+""",
+        "top_level_layers_only": """
+def model_sparsity(model):
+    zeros = total = 0
+    for module in model.children():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            zeros += int((module.weight == 0).sum())
+            total += module.weight.numel()
+    return zeros / total
+""",
     },
     "int8_size_bytes": {
         "bits_not_bytes": """
@@ -243,6 +268,29 @@ def int8_size_bytes(model, bits=8):
 def int8_size_bytes(model, bits=8):
     quantized = {id(m.weight) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
     return sum(p.numel() + 4 * p.shape[0] if id(p) in quantized else 4 * p.numel() for p in model.parameters())
+""",
+        "fake_quantizes_the_weights_in_place": """
+def int8_size_bytes(model, bits=8):
+    total = 0.0
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            with torch.no_grad():  # store the weights as they will be: on 2**bits levels
+                scale = m.weight.abs().amax() / (2 ** (bits - 1) - 1)
+                m.weight.copy_(torch.round(m.weight / scale) * scale)
+            total += m.weight.numel() * bits / 8 + 4 * m.weight.shape[0]
+    quantized = {id(m.weight) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    return total + sum(4 * p.numel() for p in model.parameters() if id(p) not in quantized)
+""",
+        "top_level_layers_only": """
+def int8_size_bytes(model, bits=8):
+    quantized = {id(m.weight) for m in model.children() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    total = 0.0
+    for p in model.parameters():
+        if id(p) in quantized:
+            total += p.numel() * bits / 8 + 4 * p.shape[0]
+        else:
+            total += 4 * p.numel()
+    return total
 """,
     },
 }

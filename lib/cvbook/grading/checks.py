@@ -134,7 +134,7 @@ def _snapshot(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return x.copy()
     if isinstance(x, torch.nn.Module):
-        return {k: v.detach().clone() for k, v in x.state_dict().items()}
+        return _ModelSnapshot(x)
     if isinstance(x, (list, tuple)):
         return [_snapshot(i) for i in x]
     if isinstance(x, dict):
@@ -154,9 +154,8 @@ def _unchanged(snapshot: Any, x: Any) -> bool:
     if isinstance(snapshot, np.ndarray):
         return isinstance(x, np.ndarray) and x.shape == snapshot.shape and np.array_equal(x, snapshot, equal_nan=
                                                                                          x.dtype.kind in "fc")
-    if isinstance(x, torch.nn.Module):
-        now = x.state_dict()
-        return now.keys() == snapshot.keys() and all(_unchanged(v, now[k]) for k, v in snapshot.items())
+    if isinstance(snapshot, _ModelSnapshot):
+        return snapshot.change(x) is None
     if isinstance(snapshot, list):
         return isinstance(x, (list, tuple)) and len(x) == len(snapshot) and all(map(_unchanged, snapshot, x))
     if isinstance(snapshot, dict):
@@ -164,23 +163,87 @@ def _unchanged(snapshot: Any, x: Any) -> bool:
     return True
 
 
+class _ModelSnapshot:
+    """A model's weights, buffers, requires_grad flags and train/eval modes, to say what changed."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.training = [(name, m.training) for name, m in model.named_modules()]
+        self.requires_grad = {k: p.requires_grad for k, p in model.named_parameters()}
+
+    def change(self, model: Any) -> str | None:
+        """What is different in `model` now, in words (None: nothing)."""
+        if not isinstance(model, torch.nn.Module):
+            return f"it is now {_describe(model)}"
+        modes = dict(model.named_modules())
+        switched = [name for name, mode in self.training if name in modes and modes[name].training != mode]
+        if switched:
+            now = "eval()" if self.training[0][1] else "train()"
+            where = "the model" if "" in switched else f"layer {switched[0]!r}"
+            return f"it switched {where} to {now} mode"
+        state = model.state_dict()
+        if state.keys() != self.state.keys():
+            added, removed = sorted(state.keys() - self.state.keys()), sorted(self.state.keys() - state.keys())
+            return (f"its parameters and buffers are not the same any more (added: {added or 'none'}, "
+                    f"removed: {removed or 'none'})")[:400]
+        for key, value in self.state.items():
+            if not _unchanged(value, state[key]):
+                return f"it changed the values of {key!r}"
+        flags = {k: p.requires_grad for k, p in model.named_parameters()}
+        for key, flag in self.requires_grad.items():
+            if flags.get(key, flag) != flag:
+                return f"it set requires_grad={not flag} on {key!r}"
+        return None
+
+
 def call_unchanged(function: Callable, name: str, inputs: dict[str, Any], kwargs: dict[str, Any] | None = None,
-                   *, watch: dict[str, Any] | None = None) -> Any:
+                   *, watch: dict[str, Any] | None = None, what: str | None = None, hint: str = "") -> Any:
     """`function(*inputs.values(), **kwargs)`, after which every tensor, array, model, list or
     dict it was given (and those in `watch`, such as the batches behind a loader) must be as
     it was: a function asked for a result must not also change its inputs (the caller still
-    needs them). A torch.Generator is meant to advance: it is not watched."""
+    needs them). A torch.Generator is meant to advance: it is not watched.
+
+    what: the case, as the student reads it (`quantize(x of shape (3,), scale=0.1, ...)`): it
+    starts every message, and an exception the student's code raises becomes a failure that
+    names the case, followed by `hint` (why this input is legal, what it should give)."""
     kwargs = kwargs or {}
     watched = {**inputs, **kwargs, **(watch or {})}
     before = {k: _snapshot(v) for k, v in watched.items()}
-    result = function(*inputs.values(), **kwargs)
-    check_unchanged(name, before, watched)
+    if what is None:
+        result = function(*inputs.values(), **kwargs)
+    else:
+        try:
+            result = function(*inputs.values(), **kwargs)
+        except (CheckFailed, NotImplementedError):
+            raise
+        except Exception as error:  # noqa: BLE001 - the student's exception, reported with the case
+            raise CheckFailed(raised(what, name, error, hint)) from None
+    check_unchanged(name, before, watched, what)
     return result
 
 
-def check_unchanged(name: str, before: dict[str, Any], now: dict[str, Any]) -> None:
+def raised(what: str, name: str, error: BaseException, hint: str = "") -> str:
+    """A sentence for an exception the student's code raised on the case `what`."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else "(no message)"
+    return (f"{what}: {name} raised {type(error).__name__} ({message[:300]}); this input is allowed and needs "
+            f"a result{': ' + hint if hint else ''}")
+
+
+def check_unchanged(name: str, before: dict[str, Any], now: dict[str, Any], what: str | None = None) -> None:
     """`before` holds `snapshot`s of the values in `now`, taken before `name` ran."""
+    try:
+        _check_unchanged(name, before, now)
+    except CheckFailed as failure:
+        if what is None:
+            raise
+        raise CheckFailed(f"{what}: {failure}") from None
+
+
+def _check_unchanged(name: str, before: dict[str, Any], now: dict[str, Any]) -> None:
     for key, value in now.items():
+        if isinstance(before[key], _ModelSnapshot) and (change := before[key].change(value)) is not None:
+            raise CheckFailed(f"{name} changed its input {key} in place ({change}): read the model without "
+                              f"changing it (the caller still needs it as it was)")
         if not _unchanged(before[key], value):
             raise CheckFailed(f"{name} changed its input {key} in place: compute the result in a new "
                               f"tensor and leave {key} as it was (the caller still needs it)")

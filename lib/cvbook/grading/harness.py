@@ -5,7 +5,7 @@ execution, sent by the grader; the cell's own code never reaches the kernel). Th
 grader asks, one message at a time: call the notebook's `quantize` with these
 arguments, get an attribute, an item, the length, the next item of an iterator. Each
 answer goes back as data (cvbook.grading.codec), with what the call changed in place
-(a tensor argument modified, a generator advanced) and which graded references the
+(a tensor argument or a model modified, a generator advanced) and which graded references the
 student's code tried to use.
 
 Nothing here is trusted: a notebook may replace this module. It can then only answer
@@ -52,7 +52,9 @@ class _Unpickler(pickle.Unpickler):
     user_ns: dict = {}
 
     def persistent_load(self, pid):
-        return _resolve(dict([pid]), self.user_ns)
+        obj = _resolve(dict([pid]), self.user_ns)
+        self.resolved.add(id(obj))  # the notebook's own object, not a copy of the grader's
+        return obj
 
 
 def send_frame(sock, data: bytes) -> None:
@@ -77,15 +79,23 @@ def _recv_exactly(sock, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def leaves(args, kwargs) -> list:
-    """Tensors, arrays and generators among the arguments, in an order both sides agree on."""
+def _is_module(x) -> bool:
+    import torch
+
+    return isinstance(x, torch.nn.Module)
+
+
+def leaves(args, kwargs, skip: set | frozenset = frozenset()) -> list:
+    """Tensors, arrays, generators and models (torch.nn.Module) among the arguments, in an
+    order both sides agree on. `skip`: ids of the notebook's own objects that the grader
+    passed back by handle (they are not the grader's copies)."""
     found: list = []
 
     def walk(x, depth=0):
-        if depth > 4:
+        if depth > 4 or id(x) in skip:
             return
         kind = type(x).__name__
-        if kind in ("Tensor", "Parameter", "ndarray", "Generator"):
+        if kind in ("Tensor", "Parameter", "ndarray", "Generator") or _is_module(x):
             found.append(x)
         elif isinstance(x, (list, tuple)):
             for i in x:
@@ -99,7 +109,25 @@ def leaves(args, kwargs) -> list:
     return found
 
 
+def _module_state(x) -> dict:
+    """What a call can change in a model: its parameters and buffers, each parameter's
+    requires_grad and each layer's train/eval mode."""
+    return {"state": dict(x.state_dict()), "training": [bool(m.training) for m in x.modules()],
+            "requires_grad": {k: bool(p.requires_grad) for k, p in x.named_parameters()}}
+
+
 def _fingerprint(x):
+    if _is_module(x):
+        import torch
+
+        digest = hashlib.sha1()
+        state = _module_state(x)
+        for key, value in state["state"].items():
+            digest.update(repr((key, tuple(value.shape), str(value.dtype))).encode())
+            data = value.detach().cpu().contiguous().reshape(-1)
+            digest.update(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
+        digest.update(repr((state["training"], state["requires_grad"])).encode())
+        return ("m", digest.hexdigest())
     kind = type(x).__name__
     if kind in ("Tensor", "Parameter"):
         return ("t", x._version)
@@ -127,8 +155,9 @@ def _answer(header: dict, payload: bytes | None, user_ns: dict) -> dict:
     target = _resolve(header["target"], user_ns)
     unpickler = _Unpickler(io.BytesIO(payload or b""))
     unpickler.user_ns = user_ns
+    unpickler.resolved = set()
     args, kwargs = unpickler.load() if payload else ((), {})
-    before_leaves = leaves(args, kwargs)
+    before_leaves = leaves(args, kwargs, unpickler.resolved)
     before = [_fingerprint(x) for x in before_leaves]
     if op == "call":
         value = target(*args, **kwargs)
@@ -151,8 +180,8 @@ def _answer(header: dict, payload: bytes | None, user_ns: dict) -> dict:
         value = repr(target)[:500]
     else:
         raise ValueError(f"unknown operation {op!r}")
-    mutated = [[i, codec.encode(x, _handle)] for i, (x, fp) in enumerate(zip(before_leaves, before))
-               if _fingerprint(x) != fp]
+    mutated = [[i, codec.encode(_module_state(x) if _is_module(x) else x, _handle)]
+               for i, (x, fp) in enumerate(zip(before_leaves, before)) if _fingerprint(x) != fp]
     return {"ok": True, "value": codec.encode(value, _handle, before_leaves), "mutated": mutated}
 
 

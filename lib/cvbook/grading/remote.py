@@ -9,7 +9,8 @@ come back as further `Remote`s, so `block = BasicBlock(4, 8)`, `block.load_state
 `block(x)` work as in the student's own kernel, but every value the test compares is a
 plain tensor or number made here.
 
-What a call changed in place comes back too and is applied to the grader's copy: a test
+What a call changed in place comes back too and is applied to the grader's copy (a tensor,
+an array, a generator's state, a model's weights and train/eval mode): a test
 that checks "the input must not be modified" or "the generator must be used" sees what
 the student's code did.
 """
@@ -112,6 +113,55 @@ def _apply_change(local, new) -> None:
             local.copy_(new)
     elif isinstance(local, np.ndarray) and isinstance(new, np.ndarray) and local.shape == new.shape:
         np.copyto(local, new, casting="unsafe")
+    elif isinstance(local, torch.nn.Module) and isinstance(new, dict):
+        _apply_module_change(local, new)
+
+
+def _apply_module_change(local, new: dict) -> None:
+    """A model the kernel changed (see harness._module_state): its modes, requires_grad flags,
+    parameters and buffers, added and removed ones included, made the same here."""
+    import torch
+
+    modules = list(local.modules())
+    training = new.get("training")
+    if isinstance(training, list) and len(training) == len(modules):
+        for module, mode in zip(modules, training):
+            module.training = mode is True
+    state = new.get("state") if isinstance(new.get("state"), dict) else {}
+    mine = local.state_dict(keep_vars=True)
+    with torch.no_grad():
+        for key, value in state.items():
+            if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+                continue
+            if key in mine and mine[key] is not None:
+                if mine[key].shape == value.shape and mine[key].dtype == value.dtype:
+                    mine[key].copy_(value)
+                else:
+                    mine[key].data = value.detach().clone()
+                continue
+            owner, _, name = key.rpartition(".")
+            try:
+                module = local.get_submodule(owner)
+                if name not in module._parameters and name not in module._buffers and not hasattr(module, name):
+                    module.register_buffer(name, value.detach().clone())
+                else:  # an attribute of that name replaced a parameter: keep its new value in the state
+                    module._buffers[name] = value.detach().clone()
+                    module._parameters.pop(name, None)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                pass
+        for key in mine.keys() - state.keys():
+            owner, _, name = key.rpartition(".")
+            try:
+                module = local.get_submodule(owner)
+            except AttributeError:
+                continue
+            module._parameters.pop(name, None)
+            module._buffers.pop(name, None)
+    flags = new.get("requires_grad")
+    if isinstance(flags, dict):
+        for key, parameter in local.named_parameters():
+            if key in flags:
+                parameter.requires_grad_(flags[key] is True)
 
 
 class _Pickler(pickle.Pickler):

@@ -30,7 +30,7 @@ def check_choose_qparams(choose_qparams, x: torch.Tensor) -> None:
     what = f"choose_qparams({_range(x)})"
     ref_scale, ref_zp = quant_math.choose_qparams(x, bits=8, signed=True)
     ref_scale, ref_zp = float(ref_scale), int(ref_zp)
-    got = call_unchanged(choose_qparams, "choose_qparams", {"x": x})
+    got = call_unchanged(choose_qparams, "choose_qparams", {"x": x}, what=what)
     if not (isinstance(got, tuple) and len(got) == 2):
         raise CheckFailed(f"{what}: must return a tuple (scale, zero_point), got {got!r}"[:400])
     scale, zero_point = got
@@ -52,7 +52,7 @@ def check_quantize(quantize, x: torch.Tensor, scale: float, zero_point: int) -> 
     """An int8 tensor of x's shape: clamp(round(x / scale) + zero_point, -128, 127)."""
     what = f"quantize({_range(x)}, scale={scale!r}, zero_point={zero_point})"
     expected = quant_math.quantize(x, scale, zero_point, bits=8, signed=True)
-    got = call_unchanged(quantize, "quantize", {"x": x, "scale": scale, "zero_point": zero_point})
+    got = call_unchanged(quantize, "quantize", {"x": x, "scale": scale, "zero_point": zero_point}, what=what)
     if isinstance(got, torch.Tensor) and got.shape == expected.shape and got.dtype == torch.int8:
         exact = x.double() / scale
         # x / scale and x * (1 / scale) may differ in the last float32 bit: either rounding is right there.
@@ -69,7 +69,8 @@ def check_dequantize(dequantize, q: torch.Tensor, scale: float, zero_point: int)
     """A float32 tensor (q - zero_point) * scale, to a thousandth of a quantization step."""
     what = f"dequantize(q of shape {tuple(q.shape)}, scale={scale!r}, zero_point={zero_point})"
     expected = quant_math.dequantize(q, scale, zero_point)
-    got = call_unchanged(dequantize, "dequantize", {"q": q, "scale": scale, "zero_point": zero_point})
+    got = call_unchanged(dequantize, "dequantize", {"q": q, "scale": scale, "zero_point": zero_point},
+                         what=what)
     check_tensor(got, expected, what, atol=1e-3 * scale, rtol=1e-5)
 
 
@@ -85,7 +86,11 @@ def check_magnitude_mask(magnitude_mask, weight: torch.Tensor, sparsity: float) 
     """A bool mask of weight's shape, False for the round(sparsity * numel) smallest |w|."""
     what = f"magnitude_mask(weight of shape {tuple(weight.shape)}, sparsity={sparsity})"
     expected = expected_mask(weight, sparsity)
-    got = call_unchanged(magnitude_mask, "magnitude_mask", {"weight": weight, "sparsity": sparsity})
+    k = round(sparsity * weight.numel())
+    hint = ("k = 0: no weight is removed, every entry of the mask is True" if k == 0 else
+            f"k = {k} = every weight: every entry of the mask is False" if k == weight.numel() else "")
+    got = call_unchanged(magnitude_mask, "magnitude_mask", {"weight": weight, "sparsity": sparsity}, what=what,
+                         hint=hint)
     if isinstance(got, torch.Tensor) and got.shape == expected.shape and got.dtype == torch.bool:
         removed, k = int((~got).sum()), int((~expected).sum())
         if removed != k:
@@ -94,6 +99,27 @@ def check_magnitude_mask(magnitude_mask, weight: torch.Tensor, sparsity: float) 
         if 0 < k < weight.numel() and bool(weight[~got].abs().min() > weight[got].abs().max()):
             raise CheckFailed(f"{what}: you removed the largest weights; remove the smallest |w|")
     check_tensor(got, expected, what)
+
+
+class Stage(nn.Module):
+    """Two convolutions in a ModuleList and a BatchNorm: a block of layers one level down."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                                    nn.Conv2d(c_out, c_out, 1)])
+        self.norm = nn.BatchNorm2d(c_out)
+
+    def forward(self, x):
+        return torch.relu(self.norm(self.convs[1](self.convs[0](x))))
+
+
+def nested_cnn(width: int = 4, classes: int = 10) -> nn.Module:
+    """A small net whose conv and linear layers sit at several depths (a Sequential of a conv,
+    a Stage, a Sequential holding another Stage, and a head), one conv without a bias."""
+    return nn.Sequential(nn.Conv2d(1, width, 3, padding=1), Stage(width, width),
+                         nn.Sequential(Stage(width, 2 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten()),
+                         nn.Linear(2 * width, classes))
 
 
 def _describe_model(model: nn.Module) -> str:
@@ -108,8 +134,34 @@ def _describe_model(model: nn.Module) -> str:
 def check_model_sparsity(model_sparsity, model: nn.Module) -> None:
     """A float: zero entries over all entries of the conv and linear weights together."""
     expected = pruning.sparsity_report(model)["total"]["sparsity"]
-    got = call_unchanged(model_sparsity, "model_sparsity", {"model": model})
-    check_number(got, expected, f"model_sparsity({_describe_model(model)})", kind="float", rel=1e-6, abs_=1e-9)
+    what = f"model_sparsity({_describe_model(model)})"
+    got = call_unchanged(model_sparsity, "model_sparsity", {"model": model}, what=what, hint=_model_hint(model))
+    nested = _nested_layers(model)
+    if nested and isinstance(got, float) and abs(got - expected) > 1e-6:
+        top = [m for m in model.children() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        zeros = sum(int((m.weight == 0).sum()) for m in top)
+        if top and abs(got - zeros / sum(m.weight.numel() for m in top)) < 1e-9:
+            raise CheckFailed(f"{what}: expected {expected:.6g}, got {got:.6g}, the sparsity of the top-level layers "
+                              f"only; layers inside submodules ({nested[0]!r}, ...) count too: model.modules() "
+                              f"visits them all")
+    check_number(got, expected, what, kind="float", rel=1e-6, abs_=1e-9)
+
+
+def _nested_layers(model: nn.Module) -> list[str]:
+    """Names of the conv/linear layers that are not direct children of `model`."""
+    return [name for name, m in model.named_modules() if "." in name and isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def _model_hint(model: nn.Module) -> str:
+    """What is unusual about `model`, for a message about an exception it caused."""
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    if any(m.bias is None for m in layers):
+        return "some of its layers have no bias (bias=False, so layer.bias is None)"
+    if isinstance(model, (nn.Conv2d, nn.Linear)):
+        return "the model is a single layer (model.modules() yields the model itself)"
+    if _nested_layers(model):
+        return "some layers sit inside submodules"
+    return ""
 
 
 def expected_int8_size(model: nn.Module, bits: int = 8) -> float:
@@ -125,6 +177,15 @@ def expected_int8_size(model: nn.Module, bits: int = 8) -> float:
 def check_int8_size_bytes(int8_size_bytes, model: nn.Module, bits: int = 8) -> None:
     """A number (int or float) of bytes, as `expected_int8_size`."""
     expected = expected_int8_size(model, bits)
-    got = call_unchanged(int8_size_bytes, "int8_size_bytes", {"model": model, "bits": bits})
-    check_number(got, expected, f"int8_size_bytes({_describe_model(model)}, bits={bits})", kind="number",
-                 rel=1e-7, abs_=1e-6)
+    what = f"int8_size_bytes({_describe_model(model)}, bits={bits})"
+    got = call_unchanged(int8_size_bytes, "int8_size_bytes", {"model": model, "bits": bits}, what=what,
+                         hint=_model_hint(model))
+    nested = _nested_layers(model)
+    if nested and isinstance(got, (int, float)) and abs(got - expected) > 1e-6:
+        flat = nn.ModuleList([m for m in model.children() if isinstance(m, (nn.Conv2d, nn.Linear))])
+        others = sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in flat.parameters())
+        if abs(got - (expected_int8_size(flat, bits) + 4 * others)) < 1e-6:
+            raise CheckFailed(f"{what}: expected {expected:.10g}, got {got:.10g}: the conv/linear layers inside "
+                              f"submodules ({nested[0]!r}, ...) were counted as float32; model.modules() visits "
+                              f"every layer")
+    check_number(got, expected, what, kind="number", rel=1e-7, abs_=1e-6)

@@ -29,7 +29,7 @@ def check_channel_mean_std(channel_mean_std, batches: list) -> None:
     what = f"channel_mean_std({len(batches)} batches of {batches[0][0].dtype} images {shapes})"
     mean, std = channel_mean_std_of_batches(batches)
     got = call_unchanged(channel_mean_std, "channel_mean_std", {"loader": iter(batches)},
-                         watch={"loader": batches})
+                         watch={"loader": batches}, what=what)
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise CheckFailed(f"{what}: return a pair (mean, std), got {type(got).__name__}")
     check_tensor(got[0], mean, f"{what}: mean", atol=1e-6, rtol=1e-5, check_dtype=False)
@@ -84,7 +84,7 @@ def check_random_horizontal_flip(random_horizontal_flip, n: int, p: float, *, c:
 
     def run(generator):
         return call_unchanged(random_horizontal_flip, "random_horizontal_flip",
-                              {"x": x, "p": p, "generator": generator})
+                              {"x": x, "p": p, "generator": generator}, what=what)
 
     y = run(torch.Generator().manual_seed(seed))
     mirrored = _mirrored(x, y, what)
@@ -125,7 +125,8 @@ def check_random_crop(random_crop, n: int, padding: int, *, c: int = 1, h: int =
     what = f"random_crop(x of shape {tuple(x.shape)}, {dtype}, padding={padding})"
 
     def run(generator):
-        return call_unchanged(random_crop, "random_crop", {"x": x, "padding": padding, "generator": generator})
+        return call_unchanged(random_crop, "random_crop", {"x": x, "padding": padding, "generator": generator},
+                              what=what)
 
     y = run(torch.Generator().manual_seed(seed))
     if padding == 0:

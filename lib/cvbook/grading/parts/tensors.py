@@ -13,7 +13,7 @@ def check_batch_memory(batch_memory, n: int, shape: tuple, dtype: torch.dtype) -
     """An int: the bytes of n images of `shape` (C, H, W) stored densely as `dtype`."""
     what = f"batch_memory({n}, {shape}, {dtype})"
     expected = formats.batch_memory(n, shape, dtype)
-    got = call_unchanged(batch_memory, "batch_memory", {"n": n, "shape": shape, "dtype": dtype})
+    got = call_unchanged(batch_memory, "batch_memory", {"n": n, "shape": shape, "dtype": dtype}, what=what)
     elements = n * int(np.prod(shape))
     hints = {
         8 * expected: "that is in bits; return bytes (1 byte = 8 bits)",
@@ -39,7 +39,7 @@ def check_nchw_to_nhwc(nchw_to_nhwc, x: torch.Tensor) -> None:
     """x's dimensions in (N, H, W, C) order, as a view of x's memory (no copy)."""
     what = f"nchw_to_nhwc({_tensor(x)})"
     expected = formats.nchw_to_nhwc(x)
-    got = call_unchanged(nchw_to_nhwc, "nchw_to_nhwc", {"x": x})
+    got = call_unchanged(nchw_to_nhwc, "nchw_to_nhwc", {"x": x}, what=what)
     n, c, h, w = x.shape
     if isinstance(got, torch.Tensor) and tuple(got.shape) == (n, w, h, c) != (n, h, w, c):
         raise CheckFailed(f"{what}: got shape {tuple(got.shape)}, which is (N, W, H, C); "
@@ -57,7 +57,7 @@ def check_nchw_to_nhwc(nchw_to_nhwc, x: torch.Tensor) -> None:
 def check_channels_last_strides(channels_last_strides, shape: tuple) -> None:
     """A tuple of four ints: the strides of an (N, C, H, W) tensor stored channels_last."""
     what = f"channels_last_strides({shape})"
-    got = call_unchanged(channels_last_strides, "channels_last_strides", {"shape": shape})
+    got = call_unchanged(channels_last_strides, "channels_last_strides", {"shape": shape}, what=what)
     if not isinstance(got, (tuple, list, torch.Size)) or len(got) != 4:
         raise CheckFailed(f"{what}: return a tuple of 4 ints, got {type(got).__name__} {got!r}"[:400])
     got = tuple(got)
@@ -83,7 +83,7 @@ def check_to_tensor(to_tensor, array: np.ndarray) -> None:
     """A float32 (C, H, W) tensor of array / 255 (a greyscale (H, W) array gets C = 1)."""
     what = f"to_tensor({_array(array)})"
     expected = formats.to_tensor(array)
-    got = call_unchanged(to_tensor, "to_tensor", {"array": array})
+    got = call_unchanged(to_tensor, "to_tensor", {"array": array}, what=what)
     if isinstance(got, torch.Tensor) and got.shape == expected.shape and got.is_floating_point():
         g, e = got.detach().double(), expected.double()
         hints = {

@@ -10,7 +10,7 @@ from cvbook.evaluate.metrics import classification_report
 from cvbook.evaluate.metrics import confusion_matrix as reference_confusion
 from cvbook.evaluate.metrics import topk_accuracy as reference_topk
 from cvbook.grading.checks import (CheckFailed, call_unchanged, check_equal, check_generator_honoured,
-                                   check_number, check_tensor)
+                                   check_number, check_tensor, raised)
 from cvbook.grading.fixtures import value_and_grad  # the loss and its gradient, computed where the loss runs
 from cvbook.train import mix as reference_mix
 from cvbook.train.losses import soft_cross_entropy as reference_loss
@@ -61,7 +61,7 @@ def check_mixup(mixup, n: int, num_classes: int, lam: float, seed: int, *, size=
 
     def run(generator):
         return call_unchanged(mixup, "mixup", {"images": images, "labels": labels, "num_classes": num_classes,
-                                               "lam": lam, "generator": generator})
+                                               "lam": lam, "generator": generator}, what=what)
 
     got = run(torch.Generator().manual_seed(seed))
     if not isinstance(got, (tuple, list)) or len(got) != 2:
@@ -110,7 +110,7 @@ def check_cutmix(cutmix, height: int, width: int, lam: float, cy: int, cx: int, 
     perm = torch.roll(torch.arange(n), 1)  # no image is its own partner (unless n = 1)
     what = f"cutmix(images of shape {tuple(images.shape)}, {dtype}, lam={lam}, box centre (cy={cy}, cx={cx}))"
     got = call_unchanged(cutmix, "cutmix", {"images": images, "targets": targets, "lam": lam, "perm": perm,
-                                            "cy": cy, "cx": cx})
+                                            "cy": cy, "cx": cx}, what=what)
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         raise CheckFailed(f"{what}: return (mixed_images, mixed_targets, lam_used), got {type(got).__name__}")
     mixed, mixed_targets, lam_used = got
@@ -151,7 +151,7 @@ def check_smooth_cross_entropy(smooth_cross_entropy, logits: torch.Tensor, targe
     kind = "class indices" if targets.ndim == 1 else "soft targets"
     what = f"smooth_cross_entropy(logits of shape {tuple(logits.shape)}, {kind}, eps={eps})"
     got, grad = call_unchanged(lambda *args: value_and_grad(smooth_cross_entropy, *args), "smooth_cross_entropy",
-                               {"logits": logits, "targets": targets, "eps": eps})
+                               {"logits": logits, "targets": targets, "eps": eps}, what=what)
     expected = reference_loss(logits, targets, eps)
     if not isinstance(got, torch.Tensor):
         raise CheckFailed(f"{what}: expected a 0-dimensional tensor, got {type(got).__name__} "
@@ -185,7 +185,15 @@ def check_warmup_cosine_lr(warmup_cosine_lr, base_lr: float, total_steps: int, w
     steps = range(total_steps + 4)
     got = []
     for s in steps:
-        value = warmup_cosine_lr(s, base_lr, total_steps, warmup_steps, warmup_start_lr, min_lr)
+        try:
+            value = warmup_cosine_lr(s, base_lr, total_steps, warmup_steps, warmup_start_lr, min_lr)
+        except (CheckFailed, NotImplementedError):
+            raise
+        except Exception as error:  # noqa: BLE001 - the student's exception, with the case
+            hint = ("warmup_steps=0 means no warm-up: the cosine starts at step 0" if warmup_steps == 0 else
+                    f"step {s} comes after total_steps={total_steps}: the rate stays at min_lr" if s > total_steps
+                    else "")
+            raise CheckFailed(raised(f"{what} at step {s}", "warmup_cosine_lr", error, hint)) from None
         expected = reference_lr(s, **kwargs)
         if not isinstance(value, float):
             check_number(value, expected, f"{what} at step {s}", kind="float", rel=1e-6, abs_=1e-7 * base_lr)
@@ -214,10 +222,11 @@ def check_warmup_cosine_lr(warmup_cosine_lr, base_lr: float, total_steps: int, w
 def check_topk_accuracy(topk_accuracy, logits: torch.Tensor, targets: torch.Tensor, ks: tuple) -> None:
     """{k: the share of samples whose class is among their k best}, each a Python float."""
     what = f"topk_accuracy(logits of shape {tuple(logits.shape)}, ks={tuple(ks)})"
-    try:
-        got = call_unchanged(topk_accuracy, "topk_accuracy", {"logits": logits, "targets": targets, "ks": ks})
-    except (RuntimeError, IndexError) as error:
-        raise CheckFailed(f"{what}: topk_accuracy raised {type(error).__name__}: {error}") from None
+    big = [k for k in ks if k > logits.shape[1]]
+    hint = (f"k={big[0]} is more than the {logits.shape[1]} classes: the k best then hold every class, so "
+            f"top-{big[0]} accuracy is 1.0 (take min(k, number of classes))") if big else ""
+    got = call_unchanged(topk_accuracy, "topk_accuracy", {"logits": logits, "targets": targets, "ks": ks},
+                         what=what, hint=hint)
     expected = reference_topk(logits, targets, ks)
     if not isinstance(got, dict):
         raise CheckFailed(f"{what}: expected a dict {{k: accuracy}}, got {type(got).__name__}")
@@ -232,11 +241,10 @@ def check_topk_accuracy(topk_accuracy, logits: torch.Tensor, targets: torch.Tens
 def check_confusion_matrix(confusion_matrix, targets: torch.Tensor, preds: torch.Tensor, num_classes: int) -> None:
     """An int64 (K, K) tensor: rows the true classes, columns the predictions."""
     what = f"confusion_matrix({len(targets)} samples, num_classes={num_classes})"
-    try:
-        got = call_unchanged(confusion_matrix, "confusion_matrix",
-                             {"targets": targets, "preds": preds, "num_classes": num_classes})
-    except (RuntimeError, IndexError) as error:
-        raise CheckFailed(f"{what}: confusion_matrix raised {type(error).__name__}: {error}") from None
+    unused = sorted(set(range(num_classes)) - set(targets.tolist()) - set(preds.tolist()))
+    hint = (f"classes {unused} never occur, and still get their row and column (of zeros)" if unused else "")
+    got = call_unchanged(confusion_matrix, "confusion_matrix",
+                         {"targets": targets, "preds": preds, "num_classes": num_classes}, what=what, hint=hint)
     expected = reference_confusion(targets, preds, num_classes)
     if isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.equal(got.long(), expected):
         if torch.equal(got.long(), expected.T):
@@ -253,7 +261,9 @@ def check_precision_recall_f1(precision_recall_f1, targets: torch.Tensor, preds:
     """Three float64 (K,) tensors with scikit-learn's numbers (zero_division=0), from the confusion matrix."""
     what = f"precision_recall_f1(the confusion matrix of {len(targets)} samples, {num_classes} classes)"
     cm = reference_confusion(targets, preds, num_classes)
-    got = call_unchanged(precision_recall_f1, "precision_recall_f1", {"cm": cm})
+    empty = [k for k in range(num_classes) if cm[:, k].sum() == 0 or cm[k].sum() == 0]
+    hint = (f"class {empty[0]} is never predicted or never true: a zero denominator gives 0 there" if empty else "")
+    got = call_unchanged(precision_recall_f1, "precision_recall_f1", {"cm": cm}, what=what, hint=hint)
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         raise CheckFailed(f"{what}: return (precision, recall, f1), got {type(got).__name__}")
     report = classification_report(targets, preds, [str(k) for k in range(num_classes)])
