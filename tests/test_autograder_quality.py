@@ -49,6 +49,19 @@ def test_every_graded_part_has_wrong_answers_and_catches_them(assignment, repo, 
     assert not survivors, f"{assignment}: wrong answers no test catches: {survivors}"
 
 
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_right_answers_written_differently_keep_every_point(assignment, repo):
+    """CORRECT in each mutants module: right answers that differ from the solution's way."""
+    correct = getattr(importlib.import_module(f"mutants.{assignment.lstrip('0123456789_')}"), "CORRECT", {})
+    for nb_path in sorted((repo / "solutions" / assignment).glob("*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+        for grade_id, answers in correct.items():
+            for label, code in answers.items() if grade_id in ids else ():
+                failed = [t for t, ok in quality.run_inprocess(nb, {grade_id: code}).items() if not ok]
+                assert not failed, f"{assignment}: the right answer {grade_id}:{label} fails {failed}"
+
+
 def test_the_checker_notices_a_mutant_that_survives(repo):
     """The quality check itself can fail: a 'mutant' equal to the solution survives."""
     nb_path = sorted((repo / "solutions" / ASSIGNMENTS[0]).glob("*.ipynb"))[0]

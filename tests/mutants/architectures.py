@@ -162,6 +162,7 @@ class Transition(nn.Module):
             ("DenseLayer(in_channels + i * growth_rate, growth_rate, bn_size)",
              "DenseLayer(in_channels, growth_rate, bn_size)"),
             ("features.append(layer(torch.cat(features, dim=1)))", "features.append(layer(x))")),
+        "plain_python_list": _edit("dense_block", ("self.layers = nn.ModuleList(\n", "self.layers = list(\n")),
     },
     "squeeze_excitation": {
         "relu_not_silu": _edit("squeeze_excitation", ("F.silu(", "torch.relu(")),
@@ -178,6 +179,9 @@ class Transition(nn.Module):
             ("return x * scale", "return x * scale[:, :, None, None]")),
         "softmax_gate": _edit("squeeze_excitation", ("torch.sigmoid(self.fc2(F.silu(self.fc1(scale))))",
                                                      "self.fc2(F.silu(self.fc1(scale))).softmax(dim=1)")),
+        "squeeze_without_gradient": _edit("squeeze_excitation", (
+            "scale = x.mean(dim=(2, 3), keepdim=True)",
+            "scale = x.mean(dim=(2, 3), keepdim=True).detach()  # the squeeze has no weights to learn")),
     },
     "mbconv": {
         "no_residual": _edit("mbconv", ("return out + x if self.use_residual else out", "return out")),
@@ -254,5 +258,30 @@ class PatchEmbed(nn.Module):
         "quarters_shifted": _edit("tiniest_block", ("x0, x1, x2, x3 = x.chunk(4, dim=1)",
                                                     "x1, x2, x3, x0 = x.chunk(4, dim=1)")),
         "no_norm": _edit("tiniest_block", ("self.fc1(self.norm(y))", "self.fc1(y)")),
+        "residual_scale_starts_at_zero": _edit("tiniest_block", ("nn.Parameter(torch.ones(1, dim, 1, 1))",
+                                                                 "nn.Parameter(torch.zeros(1, dim, 1, 1))")),
+        "pool_without_gradient": _edit("tiniest_block", (
+            "        x3 = F.avg_pool2d(x3, 3, stride=1, padding=1)\n",
+            "        with torch.no_grad():  # pooling has no weights to learn\n"
+            "            x3 = F.avg_pool2d(x3, 3, stride=1, padding=1)\n")),
+    },
+}
+
+# Right answers written differently from the solution: each must keep every point.
+CORRECT = {
+    "basic_block": {
+        "relu_modules_in_place": _edit(
+            "basic_block",
+            ("        self.downsample = None\n", "        self.relu = nn.ReLU(inplace=True)\n        self.downsample = None\n"),
+            ("out = torch.relu(self.bn1(self.conv1(x)))", "out = self.relu(self.bn1(self.conv1(x)))"),
+            ("return torch.relu(out + shortcut)", "out += shortcut\n        return self.relu(out)")),
+    },
+    "squeeze_excitation": {
+        "adaptive_avg_pool": _edit(
+            "squeeze_excitation", ("scale = x.mean(dim=(2, 3), keepdim=True)", "scale = F.adaptive_avg_pool2d(x, 1)")),
+    },
+    "tiniest_block": {
+        "scale_from_full": _edit("tiniest_block", ("nn.Parameter(torch.ones(1, dim, 1, 1))",
+                                                   "nn.Parameter(torch.full((1, dim, 1, 1), 1.0))")),
     },
 }

@@ -294,3 +294,28 @@ def int8_size_bytes(model, bits=8):
 """,
     },
 }
+
+# Right answers written differently from the solution: each must keep every point.
+CORRECT = {
+    "model_sparsity": {
+        "named_modules_and_float_division": """
+def model_sparsity(model):
+    layers = [m for _, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    zeros = sum((m.weight.detach() == 0).sum().item() for m in layers)
+    return float(zeros) / sum(m.weight.numel() for m in layers)
+""",
+    },
+    "int8_size_bytes": {
+        "each_module_its_own_parameters": """
+def int8_size_bytes(model, bits=8):
+    total = 0
+    for m in model.modules():
+        for name, p in m.named_parameters(recurse=False):
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and name == "weight":
+                total += p.numel() * bits / 8 + 4 * p.shape[0]
+            else:
+                total += 4 * p.numel()
+    return total
+""",
+    },
+}

@@ -239,3 +239,16 @@ class FashionDataset(Dataset):
 """,
     },
 }
+
+# Right answers written differently from the solution: each must keep every point.
+CORRECT = {
+    "random_horizontal_flip": {
+        "index_the_columns_backwards": """
+def random_horizontal_flip(x, p, generator):
+    flip = torch.rand(len(x), generator=generator) < p
+    out = x.clone()
+    out[flip] = x[flip][..., torch.arange(x.shape[-1] - 1, -1, -1)]
+    return out
+""",
+    },
+}

@@ -245,3 +245,13 @@ def to_tensor(array):
 """,
     },
 }
+
+# Right answers written differently from the solution: each must keep every point.
+CORRECT = {
+    "nchw_to_nhwc": {
+        "movedim": """
+def nchw_to_nhwc(x):
+    return x.movedim(1, -1)
+""",
+    },
+}

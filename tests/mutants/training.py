@@ -486,3 +486,18 @@ def precision_recall_f1(cm):
 """,
     },
 }
+
+# Right answers written differently from the solution: each must keep every point.
+CORRECT = {
+    "topk_accuracy": {
+        "argsort_and_loop": """
+def topk_accuracy(logits, targets, ks=(1, 5)):
+    order = logits.argsort(dim=1, descending=True)
+    result = {}
+    for k in ks:
+        hits = (order[:, :k] == targets.view(-1, 1)).any(dim=1)
+        result[k] = float(hits.sum()) / len(targets)
+    return result
+""",
+    },
+}

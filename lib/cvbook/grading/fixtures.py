@@ -32,3 +32,19 @@ class RecordingTransform:
         self.calls += 1
         kind = f"{type(image).__module__}.{type(image).__name__}"
         return "transformed", self.calls, kind, np.array(image) if kind.startswith("PIL.") else None
+
+
+@runs_in_kernel
+def training_step(module, x, weights):
+    """One training step's backward pass through `module` in its current mode: (module(x), the
+    gradient of (module(x) * weights).sum() with respect to x, {name: gradient} of each
+    parameter, None where the loss does not reach it)."""
+    import torch
+
+    x = x.detach().clone().requires_grad_(True)
+    out = module(x)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return out, None, {}
+    named = [(k, p) for k, p in module.named_parameters() if p.requires_grad]
+    grads = torch.autograd.grad((out * weights).sum(), [x] + [p for _, p in named], allow_unused=True)
+    return out.detach(), grads[0], {k: g for (k, _), g in zip(named, grads[1:])}

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvbook.grading.checks import CheckFailed, check_equal, check_tensor
+from cvbook.grading.fixtures import training_step  # a backward pass, run where the student's module lives
 from cvbook.models import count_parameters
 from cvbook.models import densenet, efficientnet, resnet, tiniest, vit
 
@@ -60,8 +61,69 @@ def _shape_hint(name, got, expected):
     return ""
 
 
-def copy_weights(student, reference, what, rename=None):
-    """load_state_dict of cvbook's weights into the student's module, with a readable error."""
+MISSING_PART = {
+    "downsample": "the shortcut has no projection: when stride != 1 or in_channels != out_channels, x must "
+                  "pass through `downsample` (a 1x1 convolution with the block's stride, then a BatchNorm) "
+                  "before it is added",
+    "layers": "its layers are not registered as submodules: keep them in an nn.ModuleList (a plain Python "
+              "list hides their parameters from the module, from .to() and from the optimiser)",
+    "expand": "the 1x1 expansion `expand` is missing: it is needed whenever expand_ratio != 1",
+    "rs": "the learned residual scale `rs` is missing: make it an nn.Parameter",
+}
+EXTRA_PART = {
+    "downsample": "it has a projection shortcut (`downsample`) although stride == 1 and in_channels == "
+                  "out_channels: then the shortcut is x itself (downsample = None)",
+    "expand": "it has an expansion layer although expand_ratio == 1: then there is none (expand = None)",
+}
+
+
+def _structure(missing, unexpected, mine, state):
+    """A mistake in what the module is built of, in words, or None (then it is a naming matter)."""
+    top = lambda keys: {k.split(".")[0] for k in keys}  # noqa: E731
+    for part in sorted(top(missing) - top(mine)):
+        return MISSING_PART.get(part, f"it has no `{part}`: cvbook's has one ({', '.join(k for k in missing if k.split('.')[0] == part)[:200]})")
+    for part in sorted(top(unexpected) - top(state)):
+        if part in EXTRA_PART:
+            return EXTRA_PART[part]
+    for part in sorted(top(missing) & top(unexpected)):
+        theirs = [k for k in missing if k.split(".")[0] == part]
+        yours = [k for k in unexpected if k.split(".")[0] == part]
+        return (f"`{part}` is built differently from cvbook's: cvbook's has {theirs[:6]}, yours has {yours[:6]} "
+                f"(check its layers and their order)")
+    return None
+
+
+def _is_norm(module) -> bool:
+    return isinstance(module, (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)) or \
+        type(module).__name__.startswith("LayerNorm")
+
+
+def check_initial_values(mine, fresh, reference, what, rename=None):
+    """A parameter that cvbook starts at one constant (a learned scale starting at 1) must start
+    there in the student's module too: the weights the test loads would hide it otherwise.
+    Norm layers are left alone (zero-initialising a BatchNorm's scale is a known choice)."""
+    owners = dict(reference.named_modules())
+    for key, value in fresh.items():
+        owner, _, name = key.rpartition(".")
+        if name not in dict(owners[owner].named_parameters(recurse=False)) or _is_norm(owners[owner]):
+            continue
+        if value.numel() < 2 or not bool((value == value.flatten()[0]).all()):
+            continue
+        student_key = rename(key) if rename is not None else key
+        got = mine.get(student_key)
+        constant = float(value.flatten()[0])
+        if isinstance(got, torch.Tensor) and got.shape == value.shape and not torch.allclose(
+                got.double(), value.double(), atol=1e-6):
+            shown = f"{float(got.flatten()[0]):g}" if bool((got == got.flatten()[0]).all()) else \
+                f"values in [{float(got.min()):.3g}, {float(got.max()):.3g}]"
+            raise CheckFailed(f"{what}: `{student_key}` starts at {shown}; it must start at {constant:g} "
+                              f"everywhere (a freshly built block then {'passes its skip path through unchanged' if constant == 1 else 'starts from that value'}; "
+                              f"training moves it from there)")
+
+
+def copy_weights(student, reference, what, rename=None, fresh=None):
+    """load_state_dict of cvbook's weights into the student's module, with a readable error.
+    fresh: cvbook's state before its random test weights, to check the student's starting values."""
     state = reference.state_dict()
     if rename is not None:
         state = {rename(k): v for k, v in state.items()}
@@ -69,6 +131,10 @@ def copy_weights(student, reference, what, rename=None):
     missing = [k for k in state if k not in mine]
     unexpected = [k for k in mine if k not in state]
     if missing or unexpected:
+        structure = _structure(missing, unexpected, mine, state)
+        if structure:
+            raise CheckFailed(f"{what}: {structure}. (Parameters and buffers cvbook's has and yours lacks: "
+                              f"{missing[:8] or 'none'}; yours has and cvbook's lacks: {unexpected[:8] or 'none'}.)")
         hint = ""
         if unexpected and not missing and all(k.endswith(".bias") for k in unexpected):
             hint = " A convolution followed by a BatchNorm needs no bias (bias=False): the BatchNorm has one."
@@ -80,6 +146,8 @@ def copy_weights(student, reference, what, rename=None):
         if tuple(mine[k].shape) != tuple(v.shape):
             raise CheckFailed(f"{what}: `{k}` has shape {tuple(mine[k].shape)}, expected {tuple(v.shape)}"
                               + _shape_hint(k, tuple(mine[k].shape), tuple(v.shape)))
+    if fresh is not None:
+        check_initial_values(mine, fresh, reference, what, rename)
     student.load_state_dict(state)
 
 
@@ -107,7 +175,9 @@ def check_against_cvbook(student_cls, reference_cls, args, input_shape, *, seed,
     what = f"{what} on a {tuple(input_shape)} input"
     if getattr(student_cls, "__module__", "").startswith("cvbook"):
         raise CheckFailed(f"{what}: this is cvbook's class; write your own")
+    torch.manual_seed(seed)
     reference = reference_cls(*args)
+    fresh = {k: v.detach().clone() for k, v in reference.state_dict().items()}
     randomize_(reference, seed)
     try:
         student = student_cls(*args)
@@ -115,7 +185,7 @@ def check_against_cvbook(student_cls, reference_cls, args, input_shape, *, seed,
         raise
     except Exception as e:
         raise CheckFailed(f"{what}: building it raised {type(e).__name__}: {e}") from e
-    copy_weights(student, reference, what, rename)
+    copy_weights(student, reference, what, rename, fresh)
     check_equal(count_parameters(student), count_parameters(reference),
                 f"{what}: number of trainable parameters (a learned value must be an nn.Parameter)")
     student.eval()
@@ -152,32 +222,65 @@ def check_against_cvbook(student_cls, reference_cls, args, input_shape, *, seed,
                 except Exception:  # that mistake cannot be computed for this case
                     pass
     check_tensor(got, expected, f"{what}: output", atol=ATOL, rtol=RTOL)
-    if train and _has_batchnorm(reference):
+    if train:
         _check_train_mode(student, reference, input_shape, seed, what, rename)
     return student
 
 
 def _check_train_mode(student, reference, input_shape, seed, what, rename) -> None:
-    """In train() mode BatchNorm normalises with the batch's own statistics and updates its
-    running statistics: the output and the updated buffers must match cvbook's."""
+    """One training step in train() mode: the output (BatchNorm normalises with the batch's own
+    statistics), the gradients that reach the input and every parameter, and the running
+    statistics the pass updates must all match cvbook's."""
     student.train()
     reference.train()
     torch.manual_seed(seed + 1)
     x = torch.randn(input_shape)
+    reference.eval()
     with torch.no_grad():
-        expected = reference(x.clone())
-        given = x.clone()
-        got = student(given)
-    if not torch.equal(given, x):
-        raise CheckFailed(f"{what}, train() mode: forward changed its input in place (an inplace operation on x?)")
-    check_tensor(got, expected, f"{what}, train() mode (BatchNorm uses the batch's statistics): output",
+        weights = torch.randn(reference(x).shape)  # the loss: a random weighting of the outputs
+    reference.train()
+    try:
+        expected, expected_dx, expected_grads = training_step.__wrapped__(reference, x, weights)
+    except (RuntimeError, ValueError):  # e.g. BatchNorm of one value per channel: no training step here
+        return
+    mode = f"{what}, train() mode"
+    try:
+        got, dx, grads = training_step(student, x, weights)
+    except NotImplementedError:
+        raise
+    except Exception as e:
+        raise CheckFailed(f"{mode}: a training step (forward, then backward from the output) raised "
+                          f"{type(e).__name__}: {e}") from e
+    check_tensor(got, expected, f"{mode}{' (BatchNorm uses the batch' + chr(39) + 's statistics)' if _has_batchnorm(reference) else ''}: output",
                  atol=ATOL, rtol=RTOL)
+    if dx is None:
+        raise CheckFailed(f"{mode}: the output does not depend on the input or the weights through autograd; "
+                          "nothing in forward may run under torch.no_grad() or use .detach() / .data")
+    scale = float(expected_dx.abs().max()) + 1.0
+    _check_gradient(dx, expected_dx, f"{mode}: the gradient that reaches the input x after a backward pass", scale)
+    for key, expected_grad in expected_grads.items():
+        name = rename(key) if rename is not None else key
+        grad = grads.get(name) if isinstance(grads, dict) else None
+        if grad is None:
+            raise CheckFailed(f"{mode}: `{name}` gets no gradient from a backward pass, so training would never "
+                              "change it; use it in forward, without .detach(), .data or torch.no_grad()")
+        _check_gradient(grad, expected_grad, f"{mode}: the gradient of `{name}` after a backward pass",
+                        float(expected_grad.abs().max()) + 1.0)
     mine = student.state_dict()
     for key, value in reference.state_dict().items():
         if key.endswith(("running_mean", "running_var")):
             name = rename(key) if rename is not None else key
             check_tensor(mine[name], value, f"{what}: `{name}` after one forward pass in train() mode "
                                             f"(is each BatchNorm called exactly once?)", atol=ATOL, rtol=RTOL)
+
+
+def _check_gradient(got, expected, what, scale) -> None:
+    hint = (" (somewhere between x and the output the gradient is stopped: torch.no_grad(), .detach() or "
+            ".data in forward?)")
+    try:
+        check_tensor(got, expected, what, atol=ATOL * scale, rtol=10 * RTOL)
+    except CheckFailed as failure:
+        raise CheckFailed(f"{failure}{hint if 'the input' in what else ''}") from None
 
 
 def _residual(r, x, *, mid_relu=True, bn_after_relu=False, stride_on_conv2=False):
@@ -420,3 +523,49 @@ def check_tiniest_block(TiniestBlock, dim, size, seed, n=2):
     """TiniestBlock(dim) against the Tiniest's."""
     check_against_cvbook(TiniestBlock, tiniest.TiniestBlock, (dim,), (n, dim, *_hw(size)), seed=seed,
                          mistakes=TINIEST_MISTAKES)
+
+
+# --------------------------------------------------------------------------- random cases
+
+
+def _cases(part: str, g: torch.Generator) -> tuple:
+    """One random (args, kwargs) of the checker of `part`: every size the instructions allow,
+    odd and even, square or not, batches of 1 to 3, each option away from its default."""
+    def r(lo, hi):  # an int in lo..hi
+        return int(torch.randint(lo, hi + 1, (), generator=g))
+
+    n, seed = r(1, 3), r(0, 10_000)
+    size = (r(3, 10), r(3, 10))
+    if part == "basic_block":
+        return (r(1, 6), r(1, 6), r(1, 2), size, seed), {"n": n}
+    if part == "dense_layer":
+        return (r(1, 6), r(1, 5), r(1, 4), size, seed), {"n": n}
+    if part == "transition":
+        return (r(1, 6), r(1, 6), size, seed), {"n": n}
+    if part == "dense_block":
+        return (r(1, 4), r(1, 5), r(1, 4), size, seed), {"n": n}
+    if part == "squeeze_excitation":
+        return (r(2, 12), r(1, 4), (r(1, 9), r(1, 9)), seed), {"n": n}
+    if part == "mbconv":
+        c_in = r(2, 8)
+        c_out = c_in if r(0, 1) else r(2, 8)
+        return ((c_in, c_out, r(1, 4), (3, 5)[r(0, 1)], r(1, 2), (0.25, 0.5, 1.0)[r(0, 2)]), size, seed), {"n": n}
+    if part == "patch_embed":
+        p = r(1, 4)
+        return (p, r(1, 4), r(2, 8), p * r(1, 4), p * r(1, 4), seed), {"n": n}
+    if part == "attention":
+        heads = r(1, 4)
+        return (heads * r(1, 4), heads, r(1, 9), seed), {"n": n}
+    if part == "tiniest_block":
+        return (4 * r(1, 4), (r(1, 12), r(1, 12)), seed), {"n": n}
+    raise ValueError(f"no random cases for {part!r}")
+
+
+def check_random_cases(part: str, student_cls, seed: int, count: int = 3) -> None:
+    """`count` random cases of `part` (as `_cases` draws them from `seed`), each checked like a
+    written-out one against cvbook's: eval() and train() mode and one training step."""
+    g = torch.Generator().manual_seed(seed)
+    check = globals()[f"check_{part}"]
+    for _ in range(count):
+        args, kwargs = _cases(part, g)
+        check(student_cls, *args, **kwargs)

@@ -154,6 +154,24 @@ def check_random_crop(random_crop, n: int, padding: int, *, c: int = 1, h: int =
         check_generator_honoured(run, what)
 
 
+def check_random_flips_and_crops(random_horizontal_flip, random_crop, seed: int, count: int = 4) -> None:
+    """`count` random cases of each (drawn from `seed`): batches of 20 to 200 images of 1 to 3
+    channels, odd and even, square or not, uint8 or float32, p from 0.3 to 0.7, padding 1 to 3."""
+    g = torch.Generator().manual_seed(seed)
+
+    def r(lo, hi):
+        return int(torch.randint(lo, hi + 1, (), generator=g))
+
+    for _ in range(count):
+        dtype = (torch.uint8, torch.float32)[r(0, 1)]
+        if random_horizontal_flip is not None:
+            check_random_horizontal_flip(random_horizontal_flip, r(40, 200), r(3, 7) / 10, c=r(1, 3), h=r(1, 9),
+                                         w=r(2, 9), dtype=dtype, seed=r(0, 10_000))
+        if random_crop is not None:
+            check_random_crop(random_crop, r(20, 120), r(1, 3), c=r(1, 3), h=r(2, 9), w=r(2, 9), dtype=dtype,
+                              seed=r(0, 10_000))
+
+
 # --------------------------------------------------------------------------- 4. the Dataset
 
 

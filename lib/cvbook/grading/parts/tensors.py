@@ -117,3 +117,19 @@ def check_to_tensor_rejects(to_tensor, array: np.ndarray) -> None:
         raise CheckFailed(f"{what}: expected a ValueError, got {type(err).__name__}: {err}"[:400]) from None
     raise CheckFailed(f"{what}: expected a ValueError (only uint8 pixels can be divided by 255), "
                       f"but to_tensor returned normally")
+
+
+def check_random_layouts(nchw_to_nhwc, seed: int, count: int = 6) -> None:
+    """`count` random inputs (drawn from `seed`): sizes 1 to 6 in every dimension, four dtypes,
+    contiguous, channels_last or a strided slice."""
+    g = torch.Generator().manual_seed(seed)
+    dtypes = (torch.float32, torch.uint8, torch.float64, torch.int64)
+    for i in range(count):
+        shape = tuple(int(s) for s in torch.randint(1, 7, (4,), generator=g))
+        x = (torch.rand(shape, generator=g) * 100).to(dtypes[i % len(dtypes)])
+        layout = int(torch.randint(0, 3, (), generator=g))
+        if layout == 1:
+            x = x.to(memory_format=torch.channels_last)
+        elif layout == 2:
+            x = torch.cat([x, x], dim=-1)[..., ::2]
+        check_nchw_to_nhwc(nchw_to_nhwc, x)

@@ -290,3 +290,30 @@ def check_precision_recall_f1(precision_recall_f1, targets: torch.Tensor, preds:
         raise CheckFailed(f"{what}: F1 is the arithmetic mean of precision and recall; it is their "
                           "harmonic mean 2PR / (P + R)")
     check_tensor(f1, expected["f1"], f"{what}: F1", atol=1e-9)
+
+
+# --------------------------------------------------------------------------- random cases
+
+
+def check_random_schedules(warmup_cosine_lr, seed: int, count: int = 4) -> None:
+    """`count` random schedules (drawn from `seed`): 1 to 60 steps, no warm-up to all but one
+    step of it, starting and final rates from 0 to half the base rate."""
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(count):
+        total = int(torch.randint(1, 61, (), generator=g))
+        warmup = int(torch.randint(0, total, (), generator=g))
+        base = round(float(torch.rand((), generator=g)) * 2 + 0.001, 4)
+        start, final = (round(base * float(v) / 2, 5) for v in torch.rand(2, generator=g))
+        check_warmup_cosine_lr(warmup_cosine_lr, base, total, warmup, start, final)
+
+
+def check_random_topk(topk_accuracy, seed: int, count: int = 4) -> None:
+    """`count` random cases (drawn from `seed`): 1 to 50 samples of 1 to 12 classes, ks from
+    1 to 14 in any order (k above the number of classes included)."""
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(count):
+        n, k = int(torch.randint(1, 51, (), generator=g)), int(torch.randint(1, 13, (), generator=g))
+        logits = torch.randn(n, k, generator=g)
+        ks = tuple(dict.fromkeys(int(v) for v in torch.randint(1, 15, (int(torch.randint(1, 4, (), generator=g)),),
+                                                                    generator=g)))
+        check_topk_accuracy(topk_accuracy, logits, torch.randint(k, (n,), generator=g), ks)
