@@ -180,6 +180,11 @@ def check_int8_size_bytes(int8_size_bytes, model: nn.Module, bits: int = 8) -> N
     what = f"int8_size_bytes({_describe_model(model)}, bits={bits})"
     got = call_unchanged(int8_size_bytes, "int8_size_bytes", {"model": model, "bits": bits}, what=what,
                          hint=_model_hint(model))
+    if isinstance(got, (int, float)) and abs(got - expected) > 1e-6 and abs(got - 4 * sum(
+            p.numel() for p in model.parameters())) < 1e-6:
+        raise CheckFailed(f"{what}: expected {expected:.10g}, got {got:.10g}, every parameter counted as float32: "
+                          f"no conv/linear layer was found (model.modules() visits the model itself and every "
+                          f"layer inside it; model.children() misses both)")
     nested = _nested_layers(model)
     if nested and isinstance(got, (int, float)) and abs(got - expected) > 1e-6:
         flat = nn.ModuleList([m for m in model.children() if isinstance(m, (nn.Conv2d, nn.Linear))])
