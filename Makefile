@@ -14,11 +14,12 @@ JUPYTER_ENV := HOME=$(CURDIR)/_build/.home JUPYTER_CONFIG_DIR=$(CURDIR)/_build/.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup python-env data sandbox browser book test release bench vendor-widgets clean help
+.PHONY: setup python-env data sandbox browser book test release student-edition bench vendor-widgets clean help
 help:
 	@echo "make book     set up, then build the book into _build/html (every chapter executed)"
 	@echo "make test     set up, then run the whole test suite"
 	@echo "make release  regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
+	@echo "make student-edition  what students receive: student-edition/ and student-edition.tar.gz"
 	@echo "make bench    run the benchmarks and rewrite BENCHMARKS.md"
 
 setup: python-env data sandbox
@@ -67,6 +68,10 @@ test: setup browser
 
 release: setup
 	$(PY) -m cvbook.grading.release
+
+# Exercises, library and book sources, no solutions or hidden tests (see README, Students).
+student-edition: setup
+	$(BIN)/cvbook edition --out student-edition --archive
 
 bench: setup
 	$(PY) -m cvbook.bench

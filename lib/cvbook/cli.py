@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "compress": "cvbook.compress.cli",
     "grade": "cvbook.grading.cli",
     "dashboard": "cvbook.grading.dashboard",
+    "edition": "cvbook.grading.edition",
 }
 
 

@@ -13,3 +13,7 @@ function is a stand-in that runs their code in the sandboxed kernel (see
 cvbook.grading.verdict). In that kernel the graded references are stand-ins that raise;
 these modules only import them there, they never call them.
 """
+
+from cvbook.grading import student as _student
+
+_student.install()  # in a student's kernel: one line per passing test cell, short failure messages
