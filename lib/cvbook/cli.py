@@ -19,6 +19,8 @@ SUBCOMMANDS = {
     "compress": "cvbook.compress.cli",
     "grade": "cvbook.grading.cli",
     "dashboard": "cvbook.grading.dashboard",
+    "feedback": "cvbook.grading.feedback",
+    "export": "cvbook.grading.export",
 }
 
 
