@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 
 from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Float
+from traitlets import Float, validate
 
 DAY_S = 86400.0
 
@@ -51,10 +51,12 @@ class LatePolicy(LateSubmissionPlugin):
                  if self.zero_after_days else "")
         return f"late work loses {self.percent_per_day:g} % of its points per started day late{grace}{limit}"
 
-    def _validate(self) -> None:
-        for name in ("grace_minutes", "percent_per_day", "zero_after_days"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"LatePolicy.{name} must be 0 or more, got {getattr(self, name)}")
+    @validate("grace_minutes", "percent_per_day", "zero_after_days")
+    def _not_negative(self, proposal):
+        if proposal["value"] < 0:
+            raise ValueError(f"LatePolicy.{proposal['trait'].name} must be 0 or more (nbgrader_config.py), "
+                             f"got {proposal['value']}")
+        return proposal["value"]
 
 
 def policy(root: Path | str | None = None):
@@ -64,10 +66,7 @@ def policy(root: Path | str | None = None):
     from cvbook.grading import course
 
     config = course.course_config(root)
-    plugin = AssignLatePenalties(config=config).plugin_class(config=config)
-    if isinstance(plugin, LatePolicy):
-        plugin._validate()
-    return plugin
+    return AssignLatePenalties(config=config).plugin_class(config=config)
 
 
 def refresh_penalties(root: Path | str | None = None, assignment: str | None = None,
