@@ -151,9 +151,11 @@ def term(tmp_path_factory, repo):
     (root / "students.csv").write_text("id,last_name,first_name,email\n"
                                        + "".join(",".join(r) + "\n" for r in ROSTER))
     nbgrader(root, "db", "student", "import", "students.csv")
+    # Students' Assignments tab works from the start (an empty exchange, not an error).
+    students = {name: Student(base / "students", name, exchange, root) for name, *_ in ROSTER}
+    before_release = students["ada"].tab("list_assignments", "cvbook")
     # Release to the exchange; students see it in their Assignments tab.
     nbgrader(root, "release_assignment", A)
-    students = {name: Student(base / "students", name, exchange, root) for name, *_ in ROSTER}
     listed = students["ada"].tab("list_assignments", "cvbook")
     # ada and cy submit in time; the due date passes; ben submits late; dee never submits.
     for name, answers in (("ada", {EXPLAIN: "The gradient shrinks at every layer."}), ("cy", WRONG_TOTAL)):
@@ -173,7 +175,7 @@ def term(tmp_path_factory, repo):
     # Manual grading: scores for the free-text answers and comments, saved as the formgrader does.
     give_score(root, "ada", EXPLAIN, 1, COMMENT)
     give_score(root, "ben", EXPLAIN, 2)
-    give_score(root, "cy", EXPLAIN, 0)
+    give_score(root, "cy", EXPLAIN, 1)
     give_score(root, "cy", "total", None, "Sum the values, not count them.")
     # Feedback: rewrite the pages from the gradebook, release them with nbgrader, students fetch.
     assert cli.main(["feedback", A, "--root", str(root)]) == 0
@@ -185,7 +187,7 @@ def term(tmp_path_factory, repo):
     for fmt in ("canvas", "moodle", "csv"):
         assert cli.main(["export", "--to", fmt, "--root", str(root)]) == 0
     assert cli.main(["dashboard", "--root", str(root)]) == 0
-    return {"root": root, "students": students, "listed": listed, "due": due}
+    return {"root": root, "students": students, "listed": listed, "before_release": before_release}
 
 
 def fetched_page(student: Student) -> str:
@@ -205,6 +207,7 @@ def dashboard_csv(root: Path) -> dict:
 
 
 def test_students_see_the_released_assignment_in_their_tab(term):
+    assert term["before_release"] == []
     names = [a["assignment_id"] for a in term["listed"] if a["status"] == "released"]
     assert names == [A]  # the unreleased assignment is not offered
 
@@ -219,7 +222,7 @@ def test_late_policy_applies_once_and_only_to_late_work(term):
     assert truth["ben"]["late_penalty"] == pytest.approx(0.25 * MAX)
     assert truth["ben"]["score"] == pytest.approx(0.75 * MAX)
     assert truth["ada"]["score"] == toy.MAX_SCORE + 1
-    assert truth["cy"]["score"] == toy.MAX_SCORE - 3
+    assert truth["cy"]["score"] == toy.MAX_SCORE - 3 + 1
 
 
 def test_every_place_shows_the_same_final_score(term):
@@ -302,8 +305,9 @@ def test_regrading_a_late_resubmission_changes_only_that_student(term):
         assert after["dash"][s] == before["dash"][s]
         assert (root / "feedback" / s / A / "functions.html").read_bytes() == before["pages"][s]
     cy = after["scores"]["cy"]
-    assert cy["seconds_late"] > 0 and cy["raw_score"] == toy.MAX_SCORE  # the manual 0 is kept
-    assert cy["late_penalty"] == pytest.approx(0.25 * toy.MAX_SCORE)
+    assert cy["seconds_late"] > 0 and cy["raw_score"] == toy.MAX_SCORE + 1  # the manual 1 is kept
+    assert cy["comments"]["total"] == "Sum the values, not count them."
+    assert cy["late_penalty"] == pytest.approx(0.25 * (toy.MAX_SCORE + 1))
     assert float(after["export"][(A, "cy")]["score"]) == pytest.approx(cy["score"])
     assert float(after["dash"]["cy"][A]) == pytest.approx(cy["score"])
     page = (root / "feedback" / "cy" / A / "functions.html").read_text()

@@ -86,11 +86,27 @@ def assignments(root: Path | str | None = None) -> list[str]:
     return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
+def ensure_exchange(root: Path | str | None = None) -> Path:
+    """Create the course's exchange folder when it lies in the course root (a course on one
+    machine), writable by every user as nbgrader's release makes it: students' Assignments
+    tab then lists "no assignments" instead of failing. A shared folder elsewhere (JupyterHub)
+    is the administrator's to create."""
+    from nbgrader.exchange.default import Exchange
+
+    root = course_root(root)
+    path = Path(Exchange(config=course_config(root)).root)
+    if path.resolve().is_relative_to(root) and not path.is_dir():
+        path.mkdir(parents=True)
+        path.chmod(0o777)
+    return path
+
+
 def release(root: Path | str | None = None, names: list[str] | None = None,
             db_path: Path | str | None = None) -> list[str]:
     """Generate exercises/<name>/ from solutions/<name>/ (nbgrader generate_assignment)."""
     root = course_root(root)
     names = names or assignments(root)
+    ensure_exchange(root)
     api = nbgrader_api(root, db_path)
     for name in names:
         result = api.generate_assignment(name, force=True, create=True)
