@@ -5,7 +5,7 @@ scores, and `nbgrader export` subtracts it. cvbook's pages (feedback, dashboard,
 the LMS exports) read the same stored penalty, so every place shows the same final score.
 A stored penalty is computed from the score at the time it was stored; after a score
 changes by hand (formgrader, gradebook), `refresh_penalties` recomputes it from the current
-score (`cvbook feedback` and `cvbook export` do this first).
+score (`cvbook feedback`, `cvbook export` and `cvbook dashboard` do this first).
 
 The policy (set in nbgrader_config.py, `c.LatePolicy.<setting> = ...`): after `grace_minutes`,
 each started day late costs `percent_per_day` % of the points earned; work more than
