@@ -100,7 +100,7 @@ def test_dashboard_in_chromium_matches_the_gradebook(course_root, page_file):
         assert href.startswith("data:text/csv")
         table = list(csv.DictReader(io.StringIO(urllib.parse.unquote(href.split(",", 1)[1]))))
         assert {r["student"]: r[toy.ASSIGNMENT] for r in table} == {
-            s: (f"{truth[s]['score']:g}" if s in truth else "") for s in PATTERN}
+            s: (f"{truth[s]['score']:g}" if s in truth else "missing") for s in PATTERN}
         shots = Path(os.environ.get("CVBOOK_SCREENSHOTS", page_file.parent))
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / "dashboard.png"), full_page=True)

@@ -20,6 +20,8 @@ SUBCOMMANDS = {
     "grade": "cvbook.grading.cli",
     "dashboard": "cvbook.grading.dashboard",
     "edition": "cvbook.grading.edition",
+    "feedback": "cvbook.grading.feedback",
+    "export": "cvbook.grading.export",
 }
 
 

@@ -17,8 +17,11 @@ from traitlets.config import Config, PyFileConfigLoader
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
-def apply_course_settings(c: Config) -> Config:
-    """The course's nbgrader settings (the course root's nbgrader_config.py calls this)."""
+def apply_course_settings(c: Config, exchange: Path | str | None = None) -> Config:
+    """The course's nbgrader settings (the course root's nbgrader_config.py calls this).
+
+    `exchange`: the folder of nbgrader's exchange (release, submit, collect, feedback);
+    the course root's `exchange/` when the course runs on one machine."""
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
@@ -33,6 +36,10 @@ def apply_course_settings(c: Config) -> Config:
     # nbgrader's own feedback (also the formgrader's "Generate Feedback" button) renders the
     # autograded notebook, which holds the hidden tests: strip them as cvbook's pages do.
     c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
+    # One late-work policy for every place a grade shows (cvbook.grading.late).
+    c.AssignLatePenalties.plugin_class = "cvbook.grading.late.LatePolicy"
+    if exchange is not None:
+        c.Exchange.root = str(Path(exchange).resolve())
     return c
 
 
@@ -58,7 +65,7 @@ def course_config(root: Path | str | None = None, db_path: Path | str | None = N
     if config_file.is_file():
         config = PyFileConfigLoader(config_file.name, str(config_file.parent)).load_config()
     else:
-        config = apply_course_settings(Config())
+        config = apply_course_settings(Config(), exchange=root / "exchange")
     config.CourseDirectory.root = str(root)
     if db_path is not None:
         config.CourseDirectory.db_url = f"sqlite:///{Path(db_path).resolve()}"
@@ -79,11 +86,27 @@ def assignments(root: Path | str | None = None) -> list[str]:
     return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
+def ensure_exchange(root: Path | str | None = None) -> Path:
+    """Create the course's exchange folder when it lies in the course root (a course on one
+    machine), writable by every user as nbgrader's release makes it: students' Assignments
+    tab then lists "no assignments" instead of failing. A shared folder elsewhere (JupyterHub)
+    is the administrator's to create."""
+    from nbgrader.exchange.default import Exchange
+
+    root = course_root(root)
+    path = Path(Exchange(config=course_config(root)).root)
+    if path.resolve().is_relative_to(root) and not path.is_dir():
+        path.mkdir(parents=True)
+        path.chmod(0o777)
+    return path
+
+
 def release(root: Path | str | None = None, names: list[str] | None = None,
             db_path: Path | str | None = None) -> list[str]:
     """Generate exercises/<name>/ from solutions/<name>/ (nbgrader generate_assignment)."""
     root = course_root(root)
     names = names or assignments(root)
+    ensure_exchange(root)
     api = nbgrader_api(root, db_path)
     for name in names:
         result = api.generate_assignment(name, force=True, create=True)
@@ -143,16 +166,31 @@ def copy_course(dest: Path | str, root: Path | str) -> Path:
 
 
 def scores(root: Path | str, assignment: str, db_path: Path | str | None = None) -> dict[str, dict]:
-    """student -> {"score", "max_score", "cells": {grade_id: (score, max)}} from the gradebook."""
+    """What the gradebook holds for each student who submitted `assignment`, the one source
+    every page and export reads: student -> {"score" (after the late penalty, as `nbgrader
+    export` computes it), "raw_score", "late_penalty", "seconds_late", "timestamp",
+    "max_score", "cells": {grade_id: (score, max)} (a manual score overrides the automatic
+    one), "manual": {grade_id: True while it awaits a manual grade}, "comments": {grade_id:
+    the grader's comment}}."""
     from nbgrader.api import Gradebook
 
     url = f"sqlite:///{Path(db_path or Path(root) / 'gradebook.db').resolve()}"
     out = {}
     with Gradebook(url) as gb:
         for sub in gb.assignment_submissions(assignment):
-            cells = {}
+            cells, manual, comments = {}, {}, {}
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     cells[grade.cell.name] = (grade.score, grade.max_score)
-            out[sub.student.id] = {"score": sub.score, "max_score": sub.max_score, "cells": cells}
+                    manual[grade.cell.name] = bool(grade.needs_manual_grade)
+                for comment in nb.comments:
+                    text = comment.manual_comment or comment.auto_comment
+                    if text:
+                        comments[comment.cell.name] = text
+            penalty = float(sub.late_submission_penalty or 0.0)
+            out[sub.student.id] = {"score": max(0.0, sub.score - penalty), "raw_score": sub.score,
+                                   "late_penalty": penalty, "seconds_late": sub.total_seconds_late,
+                                   "timestamp": sub.timestamp.isoformat() if sub.timestamp else None,
+                                   "max_score": sub.max_score, "cells": cells, "manual": manual,
+                                   "comments": comments}
     return out

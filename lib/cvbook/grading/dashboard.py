@@ -23,22 +23,37 @@ BINS = 10  # score histogram: 0-10 %, ..., 90-100 %
 
 
 def dashboard_data(root: Path | str, db_path: Path | str | None = None) -> dict:
-    """Everything the page shows, read from the gradebook (and grade reports, if any)."""
+    """Everything the page shows, read from the gradebook (and grade reports, if any): the
+    released assignments only (cvbook.grading.export.released_assignments), final scores
+    (late penalties subtracted, manual scores included), as every export has them."""
     from nbgrader.api import Gradebook
+
+    from cvbook.grading import export
 
     root = Path(root)
     db = Path(db_path or root / "gradebook.db")
     if not db.is_file():
         raise FileNotFoundError(f"{db} does not exist: no gradebook to report on (release and grade first)")
-    data = {"assignments": [], "students": [], "scores": {}, "cells": {}, "missing": {}, "problems": {}}
+    data = {"assignments": [], "students": [], "scores": {}, "cells": {}, "missing": {}, "problems": {},
+            "late": {}}
+    released = {a["name"] for a in export.released_assignments(root)} if db_path is None else None
+    if released is not None:
+        from cvbook.grading import late
+
+        late.refresh_penalties(root)
     with Gradebook(f"sqlite:///{db.resolve()}") as gb:
         data["students"] = sorted(s.id for s in gb.students)
         for assignment in sorted(gb.assignments, key=lambda a: a.name):
             name = assignment.name
+            if released is not None and name not in released:
+                continue
             data["assignments"].append({"name": name, "max_score": assignment.max_score})
-            by_student, cells = {}, {}
+            by_student, cells, late_by = {}, {}, {}
             for sub in gb.assignment_submissions(name):
-                by_student[sub.student.id] = sub.score
+                penalty = float(sub.late_submission_penalty or 0.0)
+                by_student[sub.student.id] = max(0.0, sub.score - penalty)
+                if penalty:
+                    late_by[sub.student.id] = penalty
                 for nb in sub.notebooks:
                     for grade in nb.grades:
                         if not grade.cell.max_score:
@@ -49,6 +64,7 @@ def dashboard_data(root: Path | str, db_path: Path | str | None = None) -> dict:
                         stat["graded"] += 1
                         stat["failed"] += int((grade.score or 0) < grade.max_score)
             data["scores"][name] = by_student
+            data["late"][name] = late_by
             data["cells"][name] = sorted(cells.values(), key=lambda c: (-c["failed"], c["cell"]))
             data["missing"][name] = [s for s in data["students"] if s not in by_student]
             report = root / "reports" / "grade" / f"{name}.json"
@@ -75,7 +91,7 @@ def grades_csv(data: dict) -> str:
     max_total = sum(a["max_score"] for a in data["assignments"])
     for student in data["students"]:
         row = [data["scores"][n].get(student) for n in names]
-        writer.writerow([student] + ["" if v is None else f"{v:g}" for v in row]
+        writer.writerow([student] + ["missing" if v is None else f"{v:g}" for v in row]
                         + [f"{sum(v or 0 for v in row):g}", f"{max_total:g}"])
     return buf.getvalue()
 
@@ -145,8 +161,10 @@ def render(data: dict) -> str:
         cells = []
         for a in data["assignments"]:
             score = data["scores"][a["name"]].get(student)
+            penalty = data["late"].get(a["name"], {}).get(student)
+            note = f' <span class="late">(late: -{penalty:g})</span>' if penalty else ""
             cells.append('<td class="missing">missing</td>' if score is None else
-                         f'<td data-score="{score:g}">{score:g} / {a["max_score"]:g}</td>')
+                         f'<td data-score="{score:g}">{score:g} / {a["max_score"]:g}{note}</td>')
         rows.append(f'<tr class="student" data-student="{html.escape(student)}"><td>{html.escape(student)}</td>'
                     + "".join(cells) + "</tr>")
     parts.append(f'<h2>Student progress</h2><table id="progress"><tr><th>student</th>{head}</tr>{"".join(rows)}</table>')

@@ -485,6 +485,9 @@ def grade_assignment(assignment: str, root: Path | str | None = None, jobs: int 
     if jobs < 1 or timeout <= 0:
         raise ValueError(f"jobs must be >= 1 and timeout > 0, got jobs={jobs}, timeout={timeout}")
     _check_assignment(root, assignment)
+    from cvbook.grading import late
+
+    late.policy(root)  # a bad late-work setting stops here, before any notebook runs
     if not unsandboxed:
         sandbox.check()
     notebooks = sorted((root / "solutions" / assignment).glob("*.ipynb"))
