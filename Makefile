@@ -69,7 +69,7 @@ release: setup
 	$(PY) -m cvbook.grading.release
 
 bench: setup
-	$(PY) -m cvbook.bench
+	$(PY) tools/bench.py --root .
 
 # Re-vendor the JavaScript that renders ipywidgets in the built book (see book/_static/vendor/README.md).
 vendor-widgets:

@@ -161,16 +161,17 @@ def comparison_rows(results_dir: str | Path) -> list[dict]:
     return sorted(rows, key=lambda r: -(r["top1"] or 0))
 
 
-def markdown_table(rows: list[dict]) -> str:
+def comparison_table(rows: list[dict]) -> str:
+    """The comparison rows as a Markdown table: accuracies in %, counts with thousands separators."""
+    from cvbook.evaluate.tables import markdown_table
+
     def cell(key, v):
         if v is None:
             return "-"
         if key in ("top1", "top5", "best_val_acc"):
             return f"{100 * v:.2f}%"
         return f"{v:,}" if isinstance(v, int) else str(v)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(cell(k, r[k]) for k in COLUMNS) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return markdown_table(COLUMNS, [[cell(k, r[k]) for k in COLUMNS] for r in rows]) + "\n"
 
 
 def run_compare(args) -> int:
@@ -186,7 +187,7 @@ def run_compare(args) -> int:
     writer.writerows(rows)
     out = Path(args.output_dir)
     atomic_write(out / "model_comparison.csv", lambda f: f.write(buf.getvalue()), mode="w")
-    table = markdown_table(rows)
+    table = comparison_table(rows)
     atomic_write(out / "model_comparison.md", lambda f: f.write(table), mode="w")
     print(table, end="")
     return 0
