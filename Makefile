@@ -74,7 +74,7 @@ student-edition: setup
 	$(BIN)/cvbook edition --out student-edition --archive
 
 bench: setup
-	$(PY) -m cvbook.bench
+	$(PY) tools/bench.py --root .
 
 # Re-vendor the JavaScript that renders ipywidgets in the built book (see book/_static/vendor/README.md).
 vendor-widgets:

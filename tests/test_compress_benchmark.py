@@ -1,17 +1,24 @@
-"""Smoke test of the compression table runner on a small untrained model and a few images
-(unstructured pruning only: ONNX export and the int8 PT2E compile take minutes on a busy 2-core machine;
-those are tested in the cvbook.compress tests)."""
+"""tools/compression_benchmark.py, the runner of the book's compression table: a smoke test on a
+small untrained model and a few images (unstructured pruning only: ONNX export and the int8 PT2E
+compile take minutes on a busy 2-core machine; those are tested in the cvbook.compress tests),
+and the latency helpers of cvbook.evaluate it measures with."""
 
 from __future__ import annotations
 
 import csv
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from cvbook.compress import benchmark
+from cvbook.evaluate import efficiency
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+import compression_benchmark as benchmark  # noqa: E402
 
 
 def test_accuracy_pads_the_last_batch_and_counts_only_real_images():
@@ -29,13 +36,58 @@ def test_accuracy_pads_the_last_batch_and_counts_only_real_images():
 def test_back_to_back_measures_both_models():
     slow = nn.Sequential(*[nn.Linear(64, 64) for _ in range(20)])
     fast = nn.Linear(64, 64)
-    base_ms, cand_ms = benchmark.back_to_back_ms(slow, fast, torch.randn(8, 64), rounds=2, reps=3)
+    base_ms, cand_ms = efficiency.back_to_back_ms(slow, fast, torch.randn(8, 64), rounds=2, reps=3)
     assert base_ms > 0 and cand_ms > 0
 
 
-def test_run_writes_a_consistent_table(tmp_path):
-    result = benchmark.run(["tiniest"], train_images=512, eval_images=64, epochs=0, rounds=1, reps=1,
-                           variants=("pruned",), out_dir=tmp_path, log=lambda *_: None)
+class FakeClock:
+    """time.perf_counter for a measured call that takes the next of `durations` (seconds)."""
+
+    def __init__(self, durations):
+        self.now, self.durations, self.started = 0.0, list(durations), False
+
+    def __call__(self):
+        if self.started:  # the end of a call: advance by its duration
+            self.now += self.durations.pop(0)
+        self.started = not self.started
+        return self.now
+
+
+def test_back_to_back_returns_one_median_per_model_not_the_samples(monkeypatch):
+    # rounds alternate base, candidate: base takes 1, 9, 2 ms and 3, 4, 5 ms; candidate 10x
+    base_ms, cand_ms = [1, 9, 2, 3, 4, 5], [10, 90, 20, 30, 40, 50]
+    durations = [d / 1000 for d in base_ms[:3] + cand_ms[:3] + base_ms[3:] + cand_ms[3:]]
+    monkeypatch.setattr(efficiency.time, "perf_counter", FakeClock(durations))
+    base, cand = efficiency.back_to_back_ms(lambda x: x, lambda x: x, torch.zeros(1), rounds=2, reps=3, warmup=0)
+    assert isinstance(base, float) and isinstance(cand, float)
+    assert base == pytest.approx(3.5) and cand == pytest.approx(35.0)  # medians of all 6 runs each
+
+
+def test_latency_samples_time_every_call(monkeypatch):
+    monkeypatch.setattr(efficiency.time, "perf_counter", FakeClock([0.002, 0.001, 0.004]))
+    assert efficiency.latency_samples_ms(lambda x: x, torch.zeros(1), 3) == pytest.approx([2.0, 1.0, 4.0])
+
+
+def test_run_writes_a_consistent_table_and_leaves_global_state_as_it_was(tmp_path):
+    import torch._inductor.config as inductor
+
+    threads, freezing = torch.get_num_threads(), inductor.freezing
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    torch.set_num_threads(1)
+    try:
+        result = benchmark.run(["tiniest"], train_images=512, eval_images=64, epochs=0, threads=2, rounds=1,
+                               reps=1, variants=("pruned",), out_dir=tmp_path, log=lambda *_: None)
+        with benchmark.global_state_kept():  # what the compiled rows change, undone on the way out
+            torch.set_num_threads(2)
+            inductor.freezing = not freezing
+            torch.manual_seed(0)
+        assert torch.get_num_threads() == 1
+        assert inductor.freezing == freezing
+        assert torch.equal(torch.rand(3), expected)  # the caller's random stream goes on undisturbed
+    finally:
+        torch.set_num_threads(threads)
     rows = {r["variant"]: r for r in result["rows"]}
     dense = rows["float32"]
     pruned = rows["pruned 70% (global, permanent)"]
@@ -79,7 +131,7 @@ def test_speedups_compare_with_the_float32_row_not_the_alternating_rounds():
 
 
 def test_the_stored_compression_table_is_consistent_row_by_row():
-    stored = json.loads((benchmark.RESULTS_DIR / "compression.json").read_text())
+    stored = json.loads((REPO / "book" / "results" / "compression" / "compression.json").read_text())
     assert_speedups_read_from_the_ms_columns(stored["rows"])
 
 

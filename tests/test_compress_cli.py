@@ -8,7 +8,7 @@ from cvbook.cli import main
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning",
                                         "ignore::FutureWarning")
 
-FAST = ["--calibration_batches", "2", "--batch_size", "16"]
+FAST = ["--calibration-batches", "2", "--batch-size", "16"]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_prune_writes_a_checkpoint_with_the_requested_sparsity(checkpoint, tmp_p
     from cvbook.train.checkpoint import load_trained_model
 
     out = tmp_path / "pruned.pth"
-    assert main(["compress", "prune", str(checkpoint), "--amount", "0.5", "--global_pruning", "-o", str(out)]) == 0
+    assert main(["compress", "prune", str(checkpoint), "--amount", "0.5", "--global-pruning", "-o", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "total" in printed and "dense+gzip" in printed
     model, meta = load_trained_model(out)  # still a cvbook checkpoint

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from cvbook import cli
-from cvbook.grading import course, toy
+from cvbook.grading import course
+import toy_course as toy
 
 CHROMIUM = "/usr/bin/chromium"
 # student -> fraction of each toy test cell's points earned (None: no submission)

@@ -1,13 +1,19 @@
-"""cvbook.experiments: the A/B bookkeeping the training-tricks chapter relies on."""
+"""cvbook.experiments: the A/B bookkeeping the training-tricks chapter relies on, and
+tools/experiments.py, which made the book's stored A/B tables with it."""
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from cvbook import experiments
-from cvbook.experiments import SmallCNN, Text, markdown_table, run_arm, trick_rows
+from cvbook.evaluate import markdown_table
+from cvbook.experiments import SmallCNN, Text, json_part, run_arm, trick_rows
 from cvbook.train import ImageSet
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import experiments as tool  # noqa: E402 - tools/experiments.py
 
 
 def _result(arms: dict[str, list[float]]) -> dict:
@@ -53,13 +59,21 @@ def test_run_arm_trains_and_returns_json_ready_history(tmp_path):
     run = run_arm(data, {"label_smoothing": 0.1, "batch_size": 64}, seed=3, epochs=2, output_dir=tmp_path)
     assert run["history"]["epoch"] == [1, 2]
     assert run["val_acc"] == run["history"]["val_acc"][-1]
-    json.dumps(experiments._json_part(run))  # the stored part is plain JSON
+    json.dumps(json_part(run))  # the stored part is plain JSON
     assert (tmp_path / "history.json").is_file()
     # the same seed gives the same run
     again = run_arm(data, {"label_smoothing": 0.1, "batch_size": 64}, seed=3, epochs=2)
     assert again["history"]["train_loss"] == run["history"]["train_loss"]
 
 
-def test_main_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="n_train"):
-        experiments.main(["tricks", "--n_train", "10"])
+def test_main_rejects_bad_sizes(tmp_path):
+    with pytest.raises(ValueError, match="n-train"):
+        tool.main(["tricks", "--n_train", "10", "--out", str(tmp_path)])  # the older spelling still works
+    with pytest.raises(ValueError, match="n-train"):
+        tool.main(["tricks", "--n-train", "10", "--out", str(tmp_path)])
+
+
+def test_main_needs_an_output_folder():
+    with pytest.raises(SystemExit):
+        tool.main(["tricks"])
+

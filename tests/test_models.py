@@ -164,7 +164,7 @@ def test_cli_list_and_summary(capsys):
     assert run_cli(["models", "list"]) == 0
     listed = capsys.readouterr().out.split("\n")
     assert [line.split()[0] for line in listed if line] == NAMES
-    assert run_cli(["models", "summary", "tiniest", "--img_size", "28", "--in_chans", "1"]) == 0
+    assert run_cli(["models", "summary", "tiniest", "--img-size", "28", "--in-chans", "1"]) == 0
     out = capsys.readouterr().out
     assert "Tiniest" in out and f"Total params: {count_parameters(create_model('tiniest', in_chans=1)):,}" in out
     assert "[1, 48, 28, 28]" in out

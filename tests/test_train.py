@@ -376,7 +376,7 @@ def test_time_to_accuracy_counts_a_threshold_only_once_it_stays_reached():
     assert reached[0.93] is None  # reached at epoch 5, lost again at the last epoch
     assert reached[0.94] is None
     assert time_to_accuracy({"val_acc": [0.95], "epoch_time_s": [6]}, (0.9,), key="val_acc") == {0.9: (1, 0.1)}
-    with pytest.raises(ValueError, match="--track_test"):
+    with pytest.raises(ValueError, match="--track-test"):
         time_to_accuracy({"epoch_time_s": [1.0]})
 
 

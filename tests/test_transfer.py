@@ -5,8 +5,9 @@ import torch
 from torch import nn
 
 from cvbook.models import create_model, list_models
-from cvbook.transfer import (accuracy, discriminative_param_groups, fit, head_name, make_head,
-                             replace_head, set_trainable, unfreeze)
+from cvbook.evaluate import accuracy
+from cvbook.transfer import (discriminative_param_groups, fit, head_name, make_head, replace_head,
+                             set_trainable, unfreeze)
 
 
 @pytest.fixture(autouse=True)

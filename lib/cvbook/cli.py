@@ -7,6 +7,32 @@ import argparse
 import importlib
 import sys
 
+def add_option(parser: argparse.ArgumentParser, name: str, *older: str, **kwargs) -> argparse.Action:
+    """Add the option `name`, spelt in kebab-case (`--batch-size`). Its snake_case spelling
+    (`--batch_size`) and any `older` names (`--dest`) are accepted too: hidden from the list of
+    options, and named in the option's help as older spellings."""
+    kwargs.setdefault("dest", name.lstrip("-").replace("-", "_"))
+    aliases = [a for a in dict.fromkeys(("--" + name[2:].replace("-", "_"), *older)) if a != name]
+    if aliases and kwargs.get("help") is not argparse.SUPPRESS:
+        said = "older spelling" + ("s" if len(aliases) > 1 else "") + ": " + ", ".join(aliases)
+        kwargs["help"] = f"{kwargs['help']} ({said})" if kwargs.get("help") else f"({said})"
+    action = parser.add_argument(name, **kwargs)
+    for alias in aliases:
+        parser.add_argument(alias, **{**kwargs, "help": argparse.SUPPRESS, "required": False})
+    return action
+
+
+def require_course_tools(command: str) -> None:
+    """Grading and the dashboard run on nbgrader and Jupyter, which the plain library does not
+    install: say how to get them instead of failing on an import."""
+    import importlib.util
+
+    missing = [m for m in ("nbformat", "nbgrader", "nbclient") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(f"`cvbook {command}` needs the course's grading tools ({', '.join(missing)} are not "
+                         "installed): pip install 'cvbook[course]' (from the course repository: pip install './lib[course]')")
+
+
 # name -> module whose register(subparsers) adds that subcommand
 SUBCOMMANDS = {
     "data": "cvbook.data.cli",

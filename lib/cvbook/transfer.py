@@ -115,14 +115,3 @@ def fit(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, optimizer:
             total += loss.item() * len(idx)
         losses.append(total / len(images))
     return losses
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
-    """Top-1 accuracy in eval mode."""
-    was_training = model.training
-    model.eval()
-    correct = sum((model(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum().item()
-                  for i in range(0, len(images), batch_size))
-    model.train(was_training)
-    return correct / max(len(images), 1)

@@ -9,11 +9,11 @@ OUT=book/results/architectures
 MODELS=("${@:-tiniest alexnet vgg16 resnet18 densenet121 efficientnet_b0 vit_s16 tiny_resnet}")
 export OMP_NUM_THREADS=1
 for model in ${MODELS[@]}; do
-    cvbook train --model "$model" --limit_train 1024 --epochs 1 --batch_size 32 \
-        --optimizer adamw --lr 1e-3 --seed 0 --device cpu --no_progress --output_dir "$OUT"
-    cvbook test --model "$model" --limit 2000 --no_plot --output_dir "$OUT"
+    cvbook train --model "$model" --limit-train 1024 --epochs 1 --batch-size 32 \
+        --optimizer adamw --lr 1e-3 --seed 0 --device cpu --no-progress --out-dir "$OUT"
+    cvbook test --model "$model" --limit 2000 --no-plot --out-dir "$OUT"
 done
-cvbook compare --output_dir "$OUT"
+cvbook compare --out-dir "$OUT"
 # the machine and its load, for the page to show beside the times
 {
     echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores"

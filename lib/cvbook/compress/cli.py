@@ -1,14 +1,14 @@
 """`cvbook compress prune|quantize|export`: make a trained model smaller or faster.
 
-    cvbook compress prune results/tiniest/best_model.pth --amount 0.3 --global_pruning -o pruned.pth
+    cvbook compress prune results/tiniest/best_model.pth --amount 0.3 --global-pruning -o pruned.pth
     cvbook compress prune results/resnet18/best_model.pth --structured --amount 0.3 -o slim.pt2
     cvbook compress quantize results/resnet18/best_model.pth --evaluate 2000 -o int8.pt2
     cvbook compress export results/resnet18/best_model.pth -o model.onnx [--int8]
 
 CHECKPOINT is a checkpoint written by `cvbook train` (it describes its architecture and
-normalisation), a plain state_dict .pth with --model NAME (and --num_classes, --in_chans,
---img_size, --mean, --std), or a .pt2 program written by this command. Calibration and
-evaluation images come from the checkpoint's dataset (else --dataset / --data_dir).
+normalisation), a plain state_dict .pth with --model NAME (and --num-classes, --in-chans,
+--img-size, --mean, --std), or a .pt2 program written by this command. Calibration and
+evaluation images come from the checkpoint's dataset (else --dataset / --data-dir).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+from cvbook.cli import add_option
 
 from .size import atomic_write_bytes, file_size, saved_bytes, size_on_disk, size_report
 
@@ -31,7 +33,7 @@ def register(sub) -> None:
     prune = actions.add_parser("prune", help="zero the smallest weights, or remove whole channels (--structured)")
     _common(prune)
     prune.add_argument("--amount", type=float, default=0.3, help="fraction of weights (channels) to remove (0.3)")
-    prune.add_argument("--global_pruning", action="store_true", help="one threshold across layers, not per layer")
+    add_option(prune, "--global-pruning", action="store_true", help="one threshold across layers, not per layer")
     prune.add_argument("--structured", action="store_true",
                        help="remove output channels (torch-pruning); writes a .pt2 program; fine-tune it afterwards")
     prune.add_argument("--compressed", action="store_true",
@@ -43,13 +45,13 @@ def register(sub) -> None:
     _common(quant)
     quant.add_argument("--method", choices=("static", "dynamic"), default="static",
                        help="static: calibrated int8 convs and linears (default); dynamic: int8 Linear layers only")
-    quant.add_argument("--calibration_batches", type=int, default=8, help="batches of training images (8)")
+    add_option(quant, "--calibration-batches", type=int, default=8, help="batches of training images (8)")
     quant.set_defaults(func=cmd_quantize)
 
     export = actions.add_parser("export", help="write an ONNX file (float32, or int8 QDQ with --int8)")
     _common(export)
     export.add_argument("--int8", action="store_true", help="static int8 quantization with ONNX Runtime")
-    export.add_argument("--calibration_batches", type=int, default=8, help="batches of training images (8)")
+    add_option(export, "--calibration-batches", type=int, default=8, help="batches of training images (8)")
     export.set_defaults(func=cmd_export)
 
 
@@ -57,15 +59,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="cvbook checkpoint (.pth), plain state_dict (.pth, with --model) or .pt2")
     p.add_argument("-o", "--output", required=True, help="file to write")
     p.add_argument("--model", help="architecture name from cvbook.models (for a plain state_dict)")
-    p.add_argument("--num_classes", type=int, default=10)
-    p.add_argument("--in_chans", type=int, default=1)
-    p.add_argument("--img_size", type=int, default=28)
+    add_option(p, "--num-classes", type=int, default=10)
+    add_option(p, "--in-chans", type=int, default=1)
+    add_option(p, "--img-size", type=int, default=28)
     p.add_argument("--mean", type=float, nargs="+", help="per-channel input mean (default: from the checkpoint "
                                                           "or the training images)")
     p.add_argument("--std", type=float, nargs="+", help="per-channel input std")
     p.add_argument("--dataset", help="calibration/evaluation data (default: the checkpoint's, else fashion-mnist)")
-    p.add_argument("--data_dir", help="dataset location or image folder")
-    p.add_argument("--batch_size", type=int, default=64, help="calibration and evaluation batch size (64)")
+    add_option(p, "--data-dir", help="dataset location or image folder")
+    add_option(p, "--batch-size", type=int, default=64, help="calibration and evaluation batch size (64)")
     p.add_argument("--evaluate", type=int, default=0, metavar="N",
                    help="also report float and compressed accuracy on N test images")
 
@@ -101,8 +103,8 @@ def load_model(args) -> tuple[nn.Module, dict]:
             try:
                 model.load_state_dict(saved)
             except RuntimeError as err:
-                raise ValueError(f"{path} does not fit --model {args.model} with --num_classes "
-                                 f"{args.num_classes} --in_chans {args.in_chans}: {err}") from err
+                raise ValueError(f"{path} does not fit --model {args.model} with --num-classes "
+                                 f"{args.num_classes} --in-chans {args.in_chans}: {err}") from err
         else:
             raise ValueError(f"{path}: expected a cvbook checkpoint or a state_dict of tensors")
     if args.mean:

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cvbook.evaluate.efficiency import saved_bytes, size_on_disk  # noqa: F401 - one home, re-exported
 from cvbook.files import atomic_write_bytes  # noqa: F401 - re-exported
 
 
@@ -38,18 +39,6 @@ def state_dict_of(obj: nn.Module | Mapping[str, torch.Tensor]) -> dict[str, torc
     if isinstance(obj, Mapping):
         return dict(obj)
     raise ValueError(f"expected an nn.Module or a state_dict (a mapping of tensors), got {type(obj).__name__}")
-
-
-def saved_bytes(obj: nn.Module | Mapping) -> bytes:
-    """What `torch.save(state_dict)` writes, as bytes (a zip archive of the tensors' storage)."""
-    buffer = io.BytesIO()
-    torch.save(state_dict_of(obj) if isinstance(obj, nn.Module) else obj, buffer)
-    return buffer.getvalue()
-
-
-def size_on_disk(obj: nn.Module | Mapping) -> int:
-    """Bytes `torch.save` writes for a module's state_dict (or for a given mapping)."""
-    return len(saved_bytes(obj))
 
 
 def file_size(path: str | os.PathLike) -> int:

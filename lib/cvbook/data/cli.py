@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cvbook.cli import add_option
 from cvbook.data import locate
 
 NAMES = sorted(locate.MARKER_FILES)
@@ -29,7 +30,8 @@ def register(sub) -> None:
 
     fetch = cmds.add_parser("fetch", help="download a dataset (checksum-verified)")
     fetch.add_argument("name", choices=NAMES)
-    fetch.add_argument("--dest", help=f"download into this folder (default: {locate.cache_root()}/NAME)")
+    add_option(fetch, "--out-dir", "--dest", dest="dest",
+               help=f"download into this folder (default: {locate.cache_root()}/NAME)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.set_defaults(func=cmd_fetch)
 

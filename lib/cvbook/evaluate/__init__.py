@@ -1,17 +1,21 @@
-"""Evaluation: top-k accuracy, classification report, confusion matrix, error analysis,
-efficiency (params, multiply-adds, size, latency, memory), feature maps, plots."""
+"""Evaluation: accuracy, top-k accuracy, classification report, confusion matrix, error
+analysis, efficiency (params, multiply-adds, size, latency, memory), feature maps, plots,
+Markdown tables."""
 
 from cvbook.evaluate.analysis import mistake_gallery, mistakes, most_confused_pairs
-from cvbook.evaluate.efficiency import (count_macs, count_parameters, cpu_latency_ms,
-                                        efficiency_report, size_on_disk, training_memory_bytes)
+from cvbook.evaluate.efficiency import (back_to_back_ms, count_macs, count_parameters, cpu_latency_ms,
+                                        efficiency_report, latency_samples_ms, saved_bytes, size_on_disk,
+                                        training_memory_bytes)
 from cvbook.evaluate.features import feature_maps, layer_names
-from cvbook.evaluate.metrics import (classification_report, confusion_matrix,
+from cvbook.evaluate.metrics import (accuracy, classification_report, confusion_matrix,
                                      format_classification_report, topk_accuracy)
 from cvbook.evaluate.plots import (plot_confusion_matrix, plot_feature_maps, plot_history,
                                    save_figure)
+from cvbook.evaluate.tables import compression_table, markdown_table
 
-__all__ = ["classification_report", "confusion_matrix", "count_macs", "count_parameters",
-           "cpu_latency_ms", "efficiency_report", "feature_maps", "format_classification_report",
-           "layer_names", "mistake_gallery", "mistakes", "most_confused_pairs",
+__all__ = ["accuracy", "back_to_back_ms", "classification_report", "compression_table", "confusion_matrix",
+           "count_macs", "count_parameters", "cpu_latency_ms", "efficiency_report", "feature_maps",
+           "format_classification_report", "latency_samples_ms", "layer_names", "markdown_table",
+           "mistake_gallery", "mistakes", "most_confused_pairs", "saved_bytes",
            "plot_confusion_matrix", "plot_feature_maps", "plot_history", "save_figure",
            "size_on_disk", "topk_accuracy", "training_memory_bytes"]

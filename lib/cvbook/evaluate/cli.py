@@ -2,7 +2,7 @@
 draw its training curves, and tabulate every model under results/.
 
     cvbook test --model tiniest               -> results/tiniest/test_results.json
-    cvbook infer --model tiniest --image shirt.png --top_k 5
+    cvbook infer --model tiniest --image shirt.png --top-k 5
     cvbook plot --model tiniest               -> plots/tiniest/training_{loss,accuracy}.png
     cvbook compare                            -> results/model_comparison.{csv,md}
 """
@@ -15,6 +15,8 @@ import io
 import json
 from pathlib import Path
 
+from cvbook.cli import add_option
+
 
 def register(sub) -> None:
     # cvbook.cli lists each command name with this module, so this may be called once per name
@@ -22,32 +24,35 @@ def register(sub) -> None:
         p = sub.add_parser("test", help="top-1/top-5 accuracy and per-class report on the test set")
         _model_args(p)
         p.add_argument("--dataset", help="override the dataset saved in the checkpoint")
-        p.add_argument("--data_dir", help="override the dataset location saved in the checkpoint")
+        add_option(p, "--data-dir", help="override the dataset location saved in the checkpoint")
         p.add_argument("--limit", type=int, help="score the first N test images only")
-        p.add_argument("--batch_size", type=int, default=512)
-        p.add_argument("--no_plot", dest="plot", action="store_false", help="no confusion_matrix.png")
+        add_option(p, "--batch-size", type=int, default=512)
+        add_option(p, "--no-plot", dest="plot", action="store_false", help="no confusion_matrix.png")
         p.set_defaults(func=run_test)
     if "infer" not in sub.choices:
         p = sub.add_parser("infer", help="classify one image with a trained model")
         _model_args(p)
         p.add_argument("--image", required=True, help="path of an image file")
-        p.add_argument("--top_k", type=int, default=5)
+        add_option(p, "--top-k", type=int, default=5)
         p.set_defaults(func=run_infer)
     if "plot" not in sub.choices:
         p = sub.add_parser("plot", help="training loss and accuracy curves as PNG")
-        p.add_argument("--model", required=True, help="run name under --output_dir")
-        p.add_argument("--output_dir", default="results")
-        p.add_argument("--plots_dir", default="plots", help="PNGs go to PLOTS_DIR/<model>/")
+        p.add_argument("--model", required=True, help="run name under --out-dir")
+        add_option(p, "--out-dir", "--output_dir", "--output-dir", dest="output_dir", default="results",
+                   help="the folder of the runs, one sub-folder each (default results)")
+        add_option(p, "--plots-dir", default="plots", help="PNGs go to PLOTS_DIR/<model>/")
         p.set_defaults(func=run_plot)
     if "compare" not in sub.choices:
         p = sub.add_parser("compare", help="model_comparison.csv and a markdown table of all runs")
-        p.add_argument("--output_dir", default="results")
+        add_option(p, "--out-dir", "--output_dir", "--output-dir", dest="output_dir", default="results",
+                   help="the folder of the runs, one sub-folder each (default results)")
         p.set_defaults(func=run_compare)
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="run name under --output_dir (reads <output_dir>/<model>/best_model.pth)")
-    p.add_argument("--output_dir", default="results")
+    p.add_argument("--model", help="run name under --out-dir (reads <out-dir>/<model>/best_model.pth)")
+    add_option(p, "--out-dir", "--output_dir", "--output-dir", dest="output_dir", default="results",
+               help="the folder of the runs, one sub-folder each (default results)")
     p.add_argument("--checkpoint", help="a checkpoint path instead of --model")
     p.add_argument("--device", default="cpu")
 
@@ -56,7 +61,7 @@ def _checkpoint(args) -> Path:
     if args.checkpoint:
         return Path(args.checkpoint)
     if not args.model:
-        raise ValueError("give --model (a run under --output_dir) or --checkpoint")
+        raise ValueError("give --model (a run under --out-dir) or --checkpoint")
     return Path(args.output_dir) / args.model / "best_model.pth"
 
 
@@ -113,7 +118,7 @@ def run_infer(args) -> int:
     if not image.is_file():
         raise FileNotFoundError(f"image {image} does not exist")
     if args.top_k < 1:
-        raise ValueError(f"--top_k must be at least 1, got {args.top_k}")
+        raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
     model, meta = load_trained_model(_checkpoint(args), args.device)
     size = meta["img_size"]
     try:
@@ -161,16 +166,17 @@ def comparison_rows(results_dir: str | Path) -> list[dict]:
     return sorted(rows, key=lambda r: -(r["top1"] or 0))
 
 
-def markdown_table(rows: list[dict]) -> str:
+def comparison_table(rows: list[dict]) -> str:
+    """The comparison rows as a Markdown table: accuracies in %, counts with thousands separators."""
+    from cvbook.evaluate.tables import markdown_table
+
     def cell(key, v):
         if v is None:
             return "-"
         if key in ("top1", "top5", "best_val_acc"):
             return f"{100 * v:.2f}%"
         return f"{v:,}" if isinstance(v, int) else str(v)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(cell(k, r[k]) for k in COLUMNS) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return markdown_table(COLUMNS, [[cell(k, r[k]) for k in COLUMNS] for r in rows]) + "\n"
 
 
 def run_compare(args) -> int:
@@ -186,7 +192,7 @@ def run_compare(args) -> int:
     writer.writerows(rows)
     out = Path(args.output_dir)
     atomic_write(out / "model_comparison.csv", lambda f: f.write(buf.getvalue()), mode="w")
-    table = markdown_table(rows)
+    table = comparison_table(rows)
     atomic_write(out / "model_comparison.md", lambda f: f.write(table), mode="w")
     print(table, end="")
     return 0

@@ -6,14 +6,13 @@ import contextlib
 import io
 import statistics
 import time
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+from cvbook.models.layers import count_parameters  # noqa: F401 - one home, re-exported here
 
 
 @torch.no_grad()
@@ -30,11 +29,26 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     return counter.get_total_flops() // 2
 
 
-def size_on_disk(model: nn.Module) -> int:
-    """Bytes of the saved state_dict (what a .pth of the weights weighs)."""
+def saved_bytes(obj: nn.Module | Mapping) -> bytes:
+    """What `torch.save` writes for a module's state_dict (or for a given mapping), as bytes."""
     buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.tell()
+    torch.save(obj.state_dict() if isinstance(obj, nn.Module) else obj, buffer)
+    return buffer.getvalue()
+
+
+def size_on_disk(obj: nn.Module | Mapping) -> int:
+    """Bytes of the saved state_dict (what a .pth of the weights weighs), or of a given mapping."""
+    return len(saved_bytes(obj))
+
+
+def latency_samples_ms(fn: Callable, x: torch.Tensor, repeats: int) -> list[float]:
+    """The wall time of each of `repeats` calls `fn(x)`, in milliseconds (no warm-up)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(x)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
 
 
 @torch.no_grad()
@@ -49,14 +63,26 @@ def cpu_latency_ms(model: nn.Module, input_shape: tuple[int, ...], repeats: int 
     try:
         for _ in range(warmup):
             model(x)
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            model(x)
-            times.append((time.perf_counter() - t0) * 1000)
+        times = latency_samples_ms(model, x, repeats)
     finally:
         model.train(was_training)
     return statistics.median(times)
+
+
+@torch.no_grad()
+def back_to_back_ms(base: Callable, candidate: Callable, x: torch.Tensor, rounds: int = 5,
+                    reps: int = 5, warmup: int = 2) -> tuple[float, float]:
+    """Median latency (ms) of `base` and of `candidate` on `x`, each over `rounds` x `reps`
+    calls, measured in alternating rounds so that a burst of load on a shared machine hits
+    both alike."""
+    for _ in range(warmup):
+        base(x)
+        candidate(x)
+    a, b = [], []
+    for _ in range(rounds):
+        a += latency_samples_ms(base, x, reps)
+        b += latency_samples_ms(candidate, x, reps)
+    return statistics.median(a), statistics.median(b)
 
 
 @contextlib.contextmanager

@@ -7,9 +7,34 @@ checks), and `format_classification_report` prints the same table."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+from torch import nn
+
+
+@torch.no_grad()
+def accuracy(model: Callable, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int = 256,
+             pad_last: bool = False) -> float:
+    """Top-1 accuracy of `model` (a module, run in eval mode and put back in its own mode,
+    or any callable: a compiled or ONNX Runtime model) over normalised `inputs`, in batches.
+    `pad_last` pads the last batch to `batch_size` (a compiled int8 model is specialised to
+    one batch size); only the real images count."""
+    was_training = isinstance(model, nn.Module) and model.training
+    if was_training:
+        model.eval()
+    try:
+        correct = 0
+        for i in range(0, len(inputs), batch_size):
+            x = inputs[i:i + batch_size]
+            n = len(x)
+            if pad_last and n < batch_size:
+                x = torch.cat([x, x[:1].expand(batch_size - n, *x.shape[1:])])
+            correct += int((model(x)[:n].argmax(1) == labels[i:i + n]).sum())
+    finally:
+        if was_training:
+            model.train()
+    return correct / max(len(inputs), 1)
 
 
 def topk_accuracy(logits: torch.Tensor, targets: torch.Tensor,

@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from cvbook.grading import course
+from cvbook.cli import require_course_tools
 
 
 def register(subparsers) -> None:
@@ -30,8 +30,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvbook.grading import feedback, grade
-
+    require_course_tools("grade")
+    from cvbook.grading import course, feedback, grade
     from cvbook.grading.sandbox import SandboxUnavailable
 
     args.root = course.course_root(args.root)

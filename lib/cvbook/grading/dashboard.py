@@ -16,8 +16,8 @@ import json
 import urllib.parse
 from pathlib import Path
 
+from cvbook.cli import add_option, require_course_tools
 from cvbook.files import atomic_write_text
-from cvbook.grading import course
 
 BINS = 10  # score histogram: 0-10 %, ..., 90-100 %
 
@@ -173,6 +173,8 @@ def render(data: dict) -> str:
 
 
 def write_dashboard(root: Path | str | None = None, out: Path | str | None = None) -> Path:
+    from cvbook.grading import course
+
     root = course.course_root(root)
     out = Path(out or root / "reports" / "dashboard.html")
     page = render(dashboard_data(root))
@@ -183,10 +185,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("dashboard", help="write the instructor dashboard (one offline HTML page)",
                               description=__doc__.splitlines()[0])
     p.add_argument("--root", type=Path, default=None, help="course root (default: the current folder)")
-    p.add_argument("--out", type=Path, default=None, help="HTML file (default: ROOT/reports/dashboard.html)")
+    add_option(p, "--output", "--out", dest="out", type=Path, default=None,
+               help="HTML file to write (default: ROOT/reports/dashboard.html)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    require_course_tools("dashboard")
     print(f"wrote {write_dashboard(args.root, args.out)}")
     return 0

@@ -1,8 +1,10 @@
-"""`cvbook models list` and `cvbook models summary NAME [--img_size 32 --in_chans 3 --num_classes 10]`."""
+"""`cvbook models list` and `cvbook models summary NAME [--img-size 32 --in-chans 3 --num-classes 10]`."""
 
 from __future__ import annotations
 
 import argparse
+
+from cvbook.cli import add_option
 
 from .registry import DESCRIPTIONS, create_model, list_models
 from .summary import summary
@@ -27,9 +29,9 @@ def register(sub) -> None:
     actions.add_parser("list", help="the names create_model accepts").set_defaults(func=_list)
     p = actions.add_parser("summary", help="layer table: output shapes, parameters, multiply-adds")
     p.add_argument("name", help=f"one of: {', '.join(list_models())}")
-    p.add_argument("--img_size", type=int, default=32, help="input height and width (default 32)")
-    p.add_argument("--in_chans", type=int, default=3, help="input channels (default 3; 1 for Fashion-MNIST)")
-    p.add_argument("--num_classes", type=int, default=10, help="number of classes (default 10)")
+    add_option(p, "--img-size", type=int, default=32, help="input height and width (default 32)")
+    add_option(p, "--in-chans", type=int, default=3, help="input channels (default 3; 1 for Fashion-MNIST)")
+    add_option(p, "--num-classes", type=int, default=10, help="number of classes (default 10)")
     p.add_argument("--variant", default="small", choices=["small", "imagenet"],
                    help="small: adapted to 28-64 px after the Tiny ImageNet study (default; "
                         "EfficientNet-B0 is unchanged); imagenet: the original network")

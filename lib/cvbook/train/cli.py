@@ -1,17 +1,20 @@
 """`cvbook train`: train a model from cvbook.models on a dataset, writing
 results/<model>/{history.json, best_model.pth, checkpoint_epoch_N.pth, last.pth}.
 
-    cvbook train --model tiniest --epochs 15 --lr 0.2 --label_smoothing 0.1
+    cvbook train --model tiniest --epochs 15 --lr 0.2 --label-smoothing 0.1
     torchrun --nproc_per_node 2 -m cvbook train --model resnet18 ...   (DDP)
 """
 
 from __future__ import annotations
 
 import argparse
+import typing
+from dataclasses import MISSING, fields
 from pathlib import Path
 
+from cvbook.cli import add_option
 from cvbook.train.data import DATASETS
-from cvbook.train.optim import OPTIMIZERS, SCHEDULERS
+from cvbook.train.loop import TrainConfig
 
 # options that may differ between a run and its resumption (all others come from the checkpoint)
 RUNTIME_OPTIONS = ("epochs", "progress", "device", "compile")
@@ -21,52 +24,48 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a model (results/<model>/: history, checkpoints)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="architecture from cvbook.models (e.g. tiniest, resnet18)")
-    p.add_argument("--epochs", type=int, default=50,
-                   help="train until this epoch; with --resume, epochs already done count (default 50)")
-    p.add_argument("--total_epochs", type=int, help="epochs the LR schedule spans, when training in parts")
-    p.add_argument("--batch_size", type=int, default=128, help="per process (default 128)")
-    p.add_argument("--lr", type=float, default=0.1, help="peak learning rate (default 0.1)")
-    p.add_argument("--min_lr", type=float, default=0.0, help="LR at the end of cosine/onecycle")
-    p.add_argument("--weight_decay", type=float, default=1e-3, help="on weights, not biases/norms")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    p.add_argument("--momentum", type=float, default=0.9, help="for sgd and rmsprop")
-    p.add_argument("--scheduler", choices=SCHEDULERS, default="cosine")
-    p.add_argument("--warmup_epochs", type=float, default=0.0)
-    p.add_argument("--warmup_start_lr", type=float, default=1e-6)
-    p.add_argument("--label_smoothing", type=float, default=0.0)
-    p.add_argument("--mixup_cutmix_alpha", type=float, default=0.0, help="0 = off; 0.2-1.0 = on")
-    p.add_argument("--ema", type=float, nargs="?", const=0.999, default=0.0, metavar="DECAY",
-                   help="keep an EMA of the weights (decay 0.999 if no value given) and score it")
-    p.add_argument("--grad_clip", type=float, default=0.0, help="max gradient norm (0 = off)")
-    p.add_argument("--crop_padding", type=int, default=2, help="random crop +-pixels (0 = off)")
-    p.add_argument("--no_flip", dest="flip", action="store_false", help="no horizontal flips")
-    p.add_argument("--random_erasing", type=float, default=0.0, metavar="P",
-                   help="erase a square of each image with probability P (0 = off)")
-    p.add_argument("--erasing_size", type=int, default=8, help="side of the erased square (pixels)")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
-    p.add_argument("--channels_last", action="store_true")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--seed", type=int, default=0)
+    add_config_options(p)
     p.add_argument("--dataset", choices=DATASETS, help="default fashion-mnist")
-    p.add_argument("--data_dir", help="dataset location, or an image folder with train/ (val/, test/)")
-    p.add_argument("--img_size", type=int, help="resize image-folder images to this size")
-    p.add_argument("--val_fraction", type=float, default=0.1,
+    add_option(p, "--data-dir", help="dataset location, or an image folder with train/ (val/, test/)")
+    add_option(p, "--img-size", type=int, help="resize image-folder images to this size")
+    add_option(p, "--val-fraction", type=float, default=0.1,
                    help="share of train held out for validation when the dataset has no val split")
-    p.add_argument("--limit_train", type=int, help="train on the first N images only (quick runs)")
-    p.add_argument("--limit_val", type=int, help="validate on N images (default limit_train // 4 "
-                                                 "when --limit_train is given)")
-    p.add_argument("--track_test", action="store_true",
+    add_option(p, "--limit-train", type=int, help="train on the first N images only (quick runs)")
+    add_option(p, "--limit-val", type=int, help="validate on N images (default a quarter of --limit-train "
+                                                 "when that is given)")
+    add_option(p, "--track-test", action="store_true",
                    help="also score the test set after every epoch (history.json test_acc, for "
                         "time-to-accuracy curves; never used to pick the best model)")
-    p.add_argument("--output_dir", default="results")
-    p.add_argument("--run_name", help="folder under output_dir (default: the model name)")
+    add_option(p, "--out-dir", "--output_dir", "--output-dir", dest="output_dir", default="results",
+               metavar="DIR", help="the folder of the runs, one sub-folder each (default results)")
+    add_option(p, "--run-name", help="folder under --out-dir (default: the model name)")
     p.add_argument("--resume", metavar="PATH",
                    help="continue the run saved in this checkpoint (e.g. results/M/last.pth); "
                         "its settings are used, except --epochs")
-    p.add_argument("--save_every", type=int, default=1, help="checkpoint_epoch_N.pth every N epochs")
-    p.add_argument("--no_progress", dest="progress", action="store_false")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.set_defaults(func=run)
+
+
+def add_config_options(p: argparse.ArgumentParser, config=TrainConfig) -> None:
+    """One option per field of `config` (a dataclass): `--batch-size` for batch_size, with the
+    field's type, default and help. A boolean field is a switch: `--bf16` turns on one that
+    defaults to off, `--no-flip` turns off one that defaults to on."""
+    types = typing.get_type_hints(config)
+    for f in fields(config):
+        cli = dict(f.metadata)
+        help_text = cli.pop("help", "") or None
+        kind = types[f.name]
+        kind = next((t for t in typing.get_args(kind) if t is not type(None)), kind)  # X | None -> X
+        default = None if f.default is MISSING else f.default
+        if kind is bool:
+            name = f"--no-{f.name}" if default else f"--{f.name}"
+            if help_text and default:
+                help_text = f"no {help_text}"
+            add_option(p, name.replace("_", "-"), dest=f.name, default=default,
+                       action="store_false" if default else "store_true", help=help_text, **cli)
+            continue
+        if default is not None:
+            help_text = f"{help_text} (default {default})" if help_text else f"default {default}"
+        add_option(p, "--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=default, help=help_text, **cli)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -145,6 +145,6 @@ def load_splits(dataset: str | None = None, data_dir: str | os.PathLike | None =
         return {"train": train, **found}
     else:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)} "
-                         f"or --data_dir for an image folder")
+                         f"or --data-dir for an image folder")
     train, val = split_off(train, val_fraction)
     return {"train": train, "val": val, "test": test}

@@ -2,7 +2,7 @@
 
 TinyResNet (96,314 parameters) on Fashion-MNIST, trained by `cvbook train` on a 2-core
 CPU. Each recipe is the exact command-line of one run; `time_to_accuracy` reads the run's
-history.json (train with --track_test) and says after how many training minutes the test
+history.json (train with --track-test) and says after how many training minutes the test
 accuracy reached each threshold *to stay*: the first epoch from which it never falls back
 below the threshold for the rest of the run, so one lucky epoch cannot count. Minutes are
 the sum of epoch_time_s (training plus the per-epoch validation pass; start-up and the test
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 THRESHOLDS = (0.90, 0.92, 0.93, 0.94)
 
-_COMMON = ["--model", "tiny_resnet", "--dataset", "fashion-mnist", "--batch_size", "256", "--optimizer", "sgd",
-           "--lr", "0.2", "--weight_decay", "5e-4", "--warmup_epochs", "2", "--warmup_start_lr", "0.02",
-           "--label_smoothing", "0.1", "--crop_padding", "2", "--bf16", "--channels_last", "--track_test"]
+_COMMON = ["--model", "tiny_resnet", "--dataset", "fashion-mnist", "--batch-size", "256", "--optimizer", "sgd",
+           "--lr", "0.2", "--weight-decay", "5e-4", "--warmup-epochs", "2", "--warmup-start-lr", "0.02",
+           "--label-smoothing", "0.1", "--crop-padding", "2", "--bf16", "--channels-last", "--track-test"]
 
 # name -> (what it is for, `cvbook train` arguments)
 RECIPES: dict[str, tuple[str, list[str]]] = {
-    "10min": ("a schedule that ends within 10 minutes", _COMMON + ["--epochs", "40", "--random_erasing", "0.25"]),
-    "30min": ("a schedule that ends within 30 minutes", _COMMON + ["--epochs", "120", "--random_erasing", "0.25"]),
+    "10min": ("a schedule that ends within 10 minutes", _COMMON + ["--epochs", "40", "--random-erasing", "0.25"]),
+    "30min": ("a schedule that ends within 30 minutes", _COMMON + ["--epochs", "120", "--random-erasing", "0.25"]),
 }
 
 
@@ -33,7 +33,7 @@ def time_to_accuracy(history: dict, thresholds=THRESHOLDS,
     does not count. None if the last epoch is below the threshold. key="val_acc" measures
     the same on the validation split."""
     if key not in history:
-        hint = ": train with --track_test to record it" if key == "test_acc" else ""
+        hint = ": train with --track-test to record it" if key == "test_acc" else ""
         raise ValueError(f"history has no {key}{hint}")
     accs, times = history[key], history["epoch_time_s"]
     if len(accs) != len(times):

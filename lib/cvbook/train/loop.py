@@ -11,7 +11,7 @@ run bit for bit (weights, optimizer, schedule, EMA, random generators, history).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -25,37 +25,45 @@ from cvbook.train.data import ImageSet
 from cvbook.train.ema import EMA
 from cvbook.train.losses import soft_cross_entropy
 from cvbook.train.mix import MixUpCutMix
-from cvbook.train.optim import build_optimizer, build_scheduler
+from cvbook.train.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
+
+
+def setting(default, help: str = "", **cli):
+    """A TrainConfig field: its default, its help, and how `cvbook train` spells it on the
+    command line (argparse keywords such as choices, nargs, const, metavar). The options of
+    `cvbook train` are generated from these fields, so each default lives here only."""
+    return field(default=default, metadata={"help": help, **cli})
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 50                 # train until this epoch (epochs done before a resume count)
-    total_epochs: int | None = None  # length of the LR schedule, when training in parts
-    batch_size: int = 128            # per process
-    lr: float = 0.1
-    weight_decay: float = 1e-3
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    scheduler: str = "cosine"
-    warmup_epochs: float = 0.0
-    warmup_start_lr: float = 1e-6
-    min_lr: float = 0.0
-    label_smoothing: float = 0.0
-    mixup_cutmix_alpha: float = 0.0
-    ema: float = 0.0                 # EMA decay (e.g. 0.999); 0 = off
-    grad_clip: float = 0.0           # max gradient norm; 0 = off
-    crop_padding: int = 2            # random crop +-padding pixels; 0 = off
-    flip: bool = True                # random horizontal flips
-    random_erasing: float = 0.0      # probability of erasing a square per image; 0 = off
-    erasing_size: int = 8            # side of the erased square, pixels
-    bf16: bool = False
-    channels_last: bool = False
-    compile: bool = False
-    seed: int = 0
-    save_every: int = 1              # checkpoint_epoch_N.pth every N epochs; 0 = the last one only
-    progress: bool = True
-    device: str | None = None
+    epochs: int = setting(50, "train until this epoch; with --resume, epochs already done count")
+    total_epochs: int | None = setting(None, "epochs the LR schedule spans, when training in parts")
+    batch_size: int = setting(128, "images per step, per process")
+    lr: float = setting(0.1, "peak learning rate")
+    weight_decay: float = setting(1e-3, "on weights, not biases/norms")
+    optimizer: str = setting("sgd", choices=OPTIMIZERS)
+    momentum: float = setting(0.9, "for sgd and rmsprop")
+    scheduler: str = setting("cosine", choices=SCHEDULERS)
+    warmup_epochs: float = setting(0.0, "epochs of linear warm-up")
+    warmup_start_lr: float = setting(1e-6, "learning rate at the start of the warm-up")
+    min_lr: float = setting(0.0, "learning rate at the end of cosine/onecycle")
+    label_smoothing: float = setting(0.0, "share of the target spread over all classes")
+    mixup_cutmix_alpha: float = setting(0.0, "0 = off; 0.2-1.0 = on")
+    ema: float = setting(0.0, "keep an EMA of the weights (decay 0.999 if no value given) and score it; 0 = off",
+                         nargs="?", const=0.999, metavar="DECAY")
+    grad_clip: float = setting(0.0, "max gradient norm; 0 = off")
+    crop_padding: int = setting(2, "random crop +-pixels; 0 = off")
+    flip: bool = setting(True, "random horizontal flips")
+    random_erasing: float = setting(0.0, "erase a square of each image with probability P; 0 = off", metavar="P")
+    erasing_size: int = setting(8, "side of the erased square, pixels")
+    bf16: bool = setting(False, "bfloat16 autocast")
+    channels_last: bool = setting(False, "channels_last memory format")
+    compile: bool = setting(False, "torch.compile the model")
+    seed: int = setting(0, "initial weights, batch order and augmentation")
+    save_every: int = setting(1, "checkpoint_epoch_N.pth every N epochs; 0 = the last one only")
+    progress: bool = setting(True, "progress bars")
+    device: str | None = setting(None, "cpu, cuda, cuda:1 ... (default: cuda if available)")
 
     def __post_init__(self):
         at_least = {"epochs": 1, "batch_size": 1, "save_every": 0, "crop_padding": 0, "erasing_size": 1}

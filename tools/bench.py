@@ -1,8 +1,12 @@
 """`make bench`: run the course's benchmarks and rewrite their sections of BENCHMARKS.md.
 
-Each benchmark owns one section of BENCHMARKS.md, between `<!-- bench:NAME -->` markers,
-with the exact command that produced it and the machine it ran on. Running a subset
-(`python -m cvbook.bench loaders`) rewrites only those sections; the rest are kept.
+    .venv/bin/python tools/bench.py [--root DIR] [NAME ...]
+
+Each benchmark owns one section of DIR/BENCHMARKS.md (DIR: the repository, by default the
+current folder), between `<!-- bench:NAME -->` markers, with the exact command that produced
+it and the machine it ran on. Running a subset (`tools/bench.py loaders`) rewrites only those
+sections; the rest are kept. The headline and compression benchmarks also write the book's
+stored results, DIR/book/results/.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -20,33 +23,19 @@ from pathlib import Path
 
 import torch
 
-from cvbook.compress.size import atomic_write_bytes
-from cvbook.train.checkpoint import atomic_write, atomic_write_json
+from cvbook.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from machine import line as machine
 
-REPO = Path(__file__).resolve().parents[2]
-BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # an unanswered part, as released
 HEADER = """# Benchmarks
 
 Measured figures only: each section says the command that produced it and the machine it
-ran on. Regenerate all with `make bench` (or one section: `.venv/bin/python -m cvbook.bench NAME`).
+ran on. Regenerate all with `make bench` (or one section: `.venv/bin/python tools/bench.py NAME`).
 Shared 2-core machines are noisy: figures are medians of repeated runs.
 """
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = ", load average {:.1f} at start (other jobs share the cores)".format(os.getloadavg()[0]) \
-        if os.getloadavg()[0] > 0.5 else ""
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}{load}")
-
-
-def bench_loaders(repeats: int = 3) -> str:
+def bench_loaders(root: Path, repeats: int = 3) -> str:
     """Loader throughput over one full Fashion-MNIST training epoch (60,000 images, batch 256):
     per-image PIL transforms through DataLoader vs batched tensor augmentation, with torch
     on 1 and on 2 threads. Median of `repeats` runs, interleaved so drift hits all alike."""
@@ -73,51 +62,54 @@ def bench_loaders(repeats: int = 3) -> str:
     return "\n".join(lines) + f"\n\nMedian of {repeats} interleaved runs; load average at the end: {os.getloadavg()[0]:.1f}."
 
 
-def _time_command(cmd: list[str], runs: int) -> list[float]:
+def _time_command(cmd: list[str], runs: int, root: Path) -> list[float]:
     seconds = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds.append(time.perf_counter() - start)
     return seconds
 
 
-def bench_make_test() -> str:
-    seconds = _time_command(["make", "test"], runs=1)
+def bench_make_test(root: Path) -> str:
+    seconds = _time_command(["make", "test"], runs=1, root=root)
     return f"`make test` (after set-up): {statistics.median(seconds) / 60:.1f} minutes wall-clock"
 
 
-def bench_make_book() -> str:
-    seconds = _time_command(["make", "book"], runs=1)
+def bench_make_book(root: Path) -> str:
+    seconds = _time_command(["make", "book"], runs=1, root=root)
     return f"`make book` (after set-up, every page executed): {statistics.median(seconds) / 60:.1f} minutes wall-clock"
 
 
-def bench_grading(students: int = 6, repeats: int = 3) -> str:
+def bench_grading(root: Path, students: int = 6, repeats: int = 3) -> str:
     """Autograding throughput, seconds per submission: nbgrader's sequential autograde (in
     the student's kernel, no sandbox) against `cvbook grade --jobs 1` and `--jobs 2` (the
     sandbox, verdicts in the grader), on the toy assignment and on the real 05_compression.
     Median of `repeats`, the three graders interleaved so that drift hits all alike."""
     import tempfile
 
-    from cvbook.grading import course, grade, toy
+    from cvbook.grading import course, grade
+
+    sys.path.insert(0, str(root / "tests"))  # the toy assignment is a fixture of the test suite
+    import toy_course as toy
 
     lines = ["| assignment | grader | seconds per submission (median, min-max) | vs nbgrader |",
              "|---|---|---:|---:|"]
     for assignment in (toy.ASSIGNMENT, "05_compression"):
         with tempfile.TemporaryDirectory(prefix="cvbook-bench-grading-") as tmp:
             if assignment == toy.ASSIGNMENT:
-                root = toy.make_course(Path(tmp) / "course")
+                scratch = toy.make_course(Path(tmp) / "course")
             else:
-                root = course.copy_course(Path(tmp) / "course", REPO)
-                course.release(root, [assignment])
-            names = _grading_submissions(root, assignment, students)
-            api = course.nbgrader_api(root)
+                scratch = course.copy_course(Path(tmp) / "course", root)
+                course.release(scratch, [assignment])
+            names = _grading_submissions(scratch, assignment, students)
+            api = course.nbgrader_api(scratch)
             graders = {
                 "nbgrader autograde, sequential":
                     lambda: [api.autograde(assignment, n, force=True)["success"] or
                              sys.exit(f"nbgrader could not grade {n}") for n in names],
-                "cvbook grade --jobs 1": lambda: grade.grade_assignment(assignment, root, jobs=1),
-                "cvbook grade --jobs 2": lambda: grade.grade_assignment(assignment, root, jobs=2),
+                "cvbook grade --jobs 1": lambda: grade.grade_assignment(assignment, scratch, jobs=1),
+                "cvbook grade --jobs 2": lambda: grade.grade_assignment(assignment, scratch, jobs=2),
             }
             runs: dict[str, list[float]] = {name: [] for name in graders}
             for _ in range(repeats):
@@ -153,10 +145,7 @@ def _grading_submissions(root: Path, assignment: str, students: int) -> list[str
     return names
 
 
-HEADLINE_DIR = REPO / "book" / "results" / "headline"
-
-
-def bench_headline() -> str:
+def bench_headline(root: Path) -> str:
     """The headline model (TinyResNet on Fashion-MNIST): each recipe of cvbook.train.headline
     trained once by `cvbook train` on this CPU; minutes until the test accuracy reaches
     90/92/93/94 % and stays there for the rest of the run (time_to_accuracy).
@@ -170,25 +159,26 @@ def bench_headline() -> str:
     from cvbook.train.headline import RECIPES, THRESHOLDS, time_to_accuracy
 
     params = count_parameters(create_model("tiny_resnet", in_chans=1, img_size=28))
-    HEADLINE_DIR.mkdir(parents=True, exist_ok=True)
+    headline_dir = root / "book" / "results" / "headline"
+    headline_dir.mkdir(parents=True, exist_ok=True)
     lines = ["| recipe | command | " + " | ".join(f"{t:.0%}" for t in THRESHOLDS)
              + " | final test accuracy | training minutes | images/s |",
              "|---|---|" + "---:|" * (len(THRESHOLDS) + 3)]
     notes = []
     for name, (purpose, args) in RECIPES.items():
-        stored = HEADLINE_DIR / f"{name}_run.json"
+        stored = headline_dir / f"{name}_run.json"
         if not (stored.is_file() and json.loads(stored.read_text())["args"] == args):
-            run_dir = _cvbook_train(args, REPO / "results" / "headline", name)
+            run_dir = _cvbook_train(args, root / "results" / "headline", name, root)
             last = torch.load(run_dir / "last.pth", map_location="cpu", weights_only=False)
             for kept in ("history.json", "best_model.pth"):
-                atomic_write_bytes(HEADLINE_DIR / f"{name}_{kept}", (run_dir / kept).read_bytes())
+                atomic_write_bytes(headline_dir / f"{name}_{kept}", (run_dir / kept).read_bytes())
             run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
                    "machine": machine(), "load_average_after": os.getloadavg()[0],
                    "finished": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
             atomic_write_json(run, stored)  # last: marks the recipe as measured
             shutil.rmtree(run_dir)  # per-epoch checkpoints: not needed once the figures are out
         run = json.loads(stored.read_text())
-        history = json.loads((HEADLINE_DIR / f"{name}_history.json").read_text())
+        history = json.loads((headline_dir / f"{name}_history.json").read_text())
         reached = time_to_accuracy(history)
         minutes = sum(history["epoch_time_s"]) / 60
         images = run["images_per_epoch"] * len(history["epoch"])
@@ -204,45 +194,47 @@ def bench_headline() -> str:
             "again (one lucky epoch does not count). Minutes are training plus validation time. " + "; ".join(notes) + ".")
 
 
-def _cvbook_train(args: list[str], output_dir: Path, name: str) -> Path:
+def _cvbook_train(args: list[str], output_dir: Path, name: str, root: Path) -> Path:
     """Run `cvbook train ARGS` into output_dir/name (a process of its own, as a user would)."""
-    subprocess.run([sys.executable, "-m", "cvbook", "train", *args, "--output_dir", str(output_dir),
-                    "--run_name", name, "--no_progress"], cwd=REPO, check=True)
+    subprocess.run([sys.executable, "-m", "cvbook", "train", *args, "--output-dir", str(output_dir),
+                    "--run-name", name, "--no-progress"], cwd=root, check=True)
     return output_dir / name
 
 
-def bench_compression() -> str:
+def bench_compression(root: Path) -> str:
     """Pruning, int8 and ONNX Runtime on Fashion-MNIST; also writes book/results/compression/."""
-    from cvbook.compress import benchmark
+    import compression_benchmark as benchmark
+    from cvbook.evaluate import compression_table
 
     # the headline model, fully trained (bench headline), and ResNet-18 trained here by
     # `cvbook train` (RESNET18_RECIPE); both on all the data, each with a real fine-tune
-    trained = HEADLINE_DIR / "30min_best_model.pth"
+    trained = root / "book" / "results" / "headline" / "30min_best_model.pth"
     if not trained.is_file():
-        raise FileNotFoundError(f"{trained} is missing: run `python -m cvbook.bench headline` first")
-    resnet18 = _train_recipe(RESNET18_RECIPE, REPO / "results" / "compression", "resnet18")
+        raise FileNotFoundError(f"{trained} is missing: run `tools/bench.py headline` first")
+    resnet18 = _train_recipe(RESNET18_RECIPE, root / "results" / "compression", "resnet18", root)
+    out_dir = root / "book" / "results" / "compression"
     benchmark.run(["tiny_resnet"], checkpoints={"tiny_resnet": trained}, train_images=60_000, eval_images=10_000,
-                  finetune_images=None, finetune_epochs=5, structured_ratios=(0.25, 0.5))
+                  finetune_images=None, finetune_epochs=5, structured_ratios=(0.25, 0.5), out_dir=out_dir)
     result = benchmark.run(["resnet18"], checkpoints={"resnet18": resnet18}, train_images=60_000,
-                           eval_images=10_000, finetune_images=None, finetune_epochs=2, append=True)
-    return (benchmark.markdown_table(result["rows"]) + "\n\n" + result["conditions"]
+                           eval_images=10_000, finetune_images=None, finetune_epochs=2, append=True, out_dir=out_dir)
+    return (compression_table(result["rows"]) + "\n\n" + result["conditions"]
             + "\n\nResNet-18 was trained by `cvbook train " + " ".join(RESNET18_RECIPE) + "`.")
 
 
 # ResNet-18 for the compression table: 4 epochs (about 15 minutes on the 2-core CPU)
-RESNET18_RECIPE = ["--model", "resnet18", "--dataset", "fashion-mnist", "--epochs", "4", "--batch_size", "128",
-                   "--lr", "0.1", "--weight_decay", "5e-4", "--warmup_epochs", "0.5", "--warmup_start_lr", "0.01",
-                   "--label_smoothing", "0.1", "--bf16", "--channels_last"]
+RESNET18_RECIPE = ["--model", "resnet18", "--dataset", "fashion-mnist", "--epochs", "4", "--batch-size", "128",
+                   "--lr", "0.1", "--weight-decay", "5e-4", "--warmup-epochs", "0.5", "--warmup-start-lr", "0.01",
+                   "--label-smoothing", "0.1", "--bf16", "--channels-last"]
 
 
-def _train_recipe(args: list[str], output_dir: Path, name: str) -> Path:
+def _train_recipe(args: list[str], output_dir: Path, name: str, root: Path) -> Path:
     """best_model.pth of `cvbook train ARGS` in output_dir/name, trained unless a finished
     run of the same arguments is already there."""
     import json
 
     stamp = output_dir / name / "recipe.json"
     if not (stamp.is_file() and json.loads(stamp.read_text()) == args):
-        _cvbook_train(args, output_dir, name)
+        _cvbook_train(args, output_dir, name, root)
         atomic_write_json(args, stamp)  # last: marks the run as finished
     return output_dir / name / "best_model.pth"
 
@@ -251,26 +243,31 @@ BENCHMARKS = {"loaders": bench_loaders, "make-book": bench_make_book, "make-test
               "grading": bench_grading, "headline": bench_headline, "compression": bench_compression}
 
 
-def write_section(name: str, body: str, command: str) -> None:
-    """Replace (or append) one section of BENCHMARKS.md, atomically."""
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else HEADER
+def write_section(path: Path, name: str, body: str, command: str) -> None:
+    """Replace (or append) one section of the BENCHMARKS.md at `path`, atomically."""
+    text = path.read_text() if path.exists() else HEADER
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     section = (f"<!-- bench:{name} -->\n## {name}\n\nCommand: `{command}`  \nMachine: {machine()}  \n"
                f"Measured: {stamp}\n\n{body}\n<!-- /bench:{name} -->")
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
-    atomic_write(BENCHMARKS_MD, lambda f: f.write(text), mode="w")
+    atomic_write_text(path, text)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd(),
+                        help="the course repository: BENCHMARKS.md, book/results/ (default: this folder)")
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], default=[],
                         help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
     args = parser.parse_args(argv)
+    root = args.root.resolve()
+    if not (root / "book").is_dir():
+        parser.error(f"{root} is not the course repository (no book/ folder); give it with --root")
     for name in args.names or list(BENCHMARKS):
         print(f"running benchmark {name} ...", flush=True)
-        body = BENCHMARKS[name]()
-        write_section(name, body, f".venv/bin/python -m cvbook.bench {name}")
+        body = BENCHMARKS[name](root)
+        write_section(root / "BENCHMARKS.md", name, body, f".venv/bin/python tools/bench.py {name}")
         print(body, flush=True)
     return 0
 

@@ -1,7 +1,7 @@
 """The measured compression table: size, CPU latency and accuracy of each way to shrink a model.
 
-    .venv/bin/python -m cvbook.compress.benchmark            # writes book/results/compression/
-    .venv/bin/python -m cvbook.bench compression             # the same, plus BENCHMARKS.md
+    .venv/bin/python tools/compression_benchmark.py --out-dir book/results/compression
+    .venv/bin/python tools/bench.py compression      # the book's table, plus BENCHMARKS.md
 
 For each model (trained briefly on Fashion-MNIST here, so accuracies are those of a short
 run) it measures float32, unstructured pruning (30/50/70 %, made permanent: same file and
@@ -19,69 +19,52 @@ recorded with them. Every result file is written atomically.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import csv
 import io
 import json
 import os
-import statistics
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from cvbook.train.checkpoint import atomic_write
+from cvbook.compress import prune as pruning
+from cvbook.compress.size import compressed_size, file_size, to_sparse_state_dict
+from cvbook.evaluate import accuracy as _accuracy
+from cvbook.evaluate import back_to_back_ms, compression_table, saved_bytes, size_on_disk
+from cvbook.files import atomic_write
 
-from . import prune as pruning
-from .size import compressed_size, file_size, saved_bytes, size_on_disk, to_sparse_state_dict
-
-RESULTS_DIR = Path(__file__).resolve().parents[3] / "book" / "results" / "compression"
 VARIANTS = ("pruned", "structured", "pt2e", "onnx")
 COLUMNS = ["model", "variant", "params", "nonzero_params", "size_bytes", "size_gzip_bytes", "size_sparse_gzip_bytes",
            "accuracy", "latency_b1_ms", "latency_b64_ms", "float_b1_ms", "float_b64_ms", "speedup_b1", "speedup_b64",
            "size_ratio", "note"]
 
 
-def _median_ms(fn: Callable, x: torch.Tensor, reps: int) -> list[float]:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn(x)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+def accuracy(fn, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int = 64) -> float:
+    """Top-1 accuracy in fixed-size batches (the last one padded: a compiled int8 model is
+    specialised to one batch size)."""
+    return _accuracy(fn, inputs, labels, batch_size, pad_last=True)
 
 
-@torch.no_grad()
-def back_to_back_ms(base: Callable, candidate: Callable, x: torch.Tensor, rounds: int = 5,
-                    reps: int = 5, warmup: int = 2) -> tuple[float, float]:
-    """Median latency (ms) of `base` and `candidate` on `x`, measured in alternating rounds so
-    that a burst of load on the shared machine hits both alike."""
-    for _ in range(warmup):
-        base(x)
-        candidate(x)
-    a, b = [], []
-    for _ in range(rounds):
-        a += _median_ms(base, x, reps)
-        b += _median_ms(candidate, x, reps)
-    return statistics.median(a), statistics.median(b)
+@contextlib.contextmanager
+def global_state_kept():
+    """Measuring changes process-wide settings (torch's thread count, inductor's freezing,
+    the random generator it seeds); put them back afterwards, so that a caller's later work
+    runs as before."""
+    import torch._inductor.config as inductor
 
-
-@torch.no_grad()
-def accuracy(fn: Callable, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int = 64) -> float:
-    """Top-1 accuracy of `fn` over normalised inputs, in fixed-size batches (the last one padded:
-    a compiled int8 model is specialised to one batch size)."""
-    correct = 0
-    for i in range(0, len(inputs), batch_size):
-        x = inputs[i:i + batch_size]
-        n = len(x)
-        if n < batch_size:
-            x = torch.cat([x, x[:1].expand(batch_size - n, *x.shape[1:])])
-        correct += int((fn(x)[:n].argmax(1) == labels[i:i + n]).sum())
-    return correct / len(inputs)
+    threads, freezing, rng = torch.get_num_threads(), inductor.freezing, torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        inductor.freezing = freezing
+        torch.random.set_rng_state(rng)
 
 
 def load_data(train_images: int, eval_images: int):
@@ -127,6 +110,7 @@ def _row(model_name, variant, model_or_none, size, acc, lat, note="", **extra) -
     return row
 
 
+@global_state_kept()
 def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int = 1, finetune_images: int | None = 4000,
                     finetune_epochs: int = 1, finetune_lr: float = 0.05, structured_ratios=(0.5,), calib_batches: int = 8, rounds: int = 5, reps: int = 5,
                     sparsities=(0.3, 0.5, 0.7), variants=VARIANTS, checkpoint: str | os.PathLike | None = None,
@@ -134,14 +118,15 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
     """The variants (a subset of VARIANTS) of one model: a list of table rows (dicts with COLUMNS).
 
     With a `checkpoint` (a `cvbook train` best_model.pth of this architecture) its trained
-    weights and normalisation are used instead of a short training run here."""
+    weights and normalisation are used instead of a short training run here. Global settings
+    changed to measure (inductor's freezing for the compiled rows) are put back afterwards."""
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}; expected some of {VARIANTS}")
     from cvbook.models import create_model
     from cvbook.train.loop import to_input
 
-    from . import onnx_export, quantize as q8, structured
+    from cvbook.compress import onnx_export, quantize as q8, structured
 
     torch.manual_seed(0)
     if checkpoint is not None:
@@ -286,27 +271,7 @@ def set_speedups(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def markdown_table(rows: list[dict]) -> str:
-    def mb(v):
-        return "" if v is None else f"{v / 1e6:.3f}"
-
-    def num(v, fmt):
-        return "" if v is None else format(v, fmt)
-
-    lines = ["| model | variant | size MB | x smaller | gzip MB | sparse+gzip MB | accuracy % | "
-             "batch 1 ms | x float | batch 64 ms | x float | note |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for r in rows:
-        acc = "" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}"
-        lines.append(f"| {r['model']} | {r['variant']} | {mb(r['size_bytes'])} | {num(r['size_ratio'], '.2f')} | "
-                     f"{mb(r['size_gzip_bytes'])} | {mb(r['size_sparse_gzip_bytes'])} | {acc} | "
-                     f"{num(r['latency_b1_ms'], '.3f')} | {num(r['speedup_b1'], '.2f')} | "
-                     f"{num(r['latency_b64_ms'], '.2f')} | {num(r['speedup_b64'], '.2f')} | "
-                     f"{(r.get('note') or '').replace('|', '/')} |")
-    return "\n".join(lines)
-
-
-def write_results(result: dict, out_dir: str | os.PathLike = RESULTS_DIR) -> Path:
+def write_results(result: dict, out_dir: str | os.PathLike) -> Path:
     """compression.json, compression.csv and compression.md, each written atomically."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -316,7 +281,7 @@ def write_results(result: dict, out_dir: str | os.PathLike = RESULTS_DIR) -> Pat
     writer.writeheader()
     writer.writerows(result["rows"])
     atomic_write(out_dir / "compression.csv", lambda f: f.write(buf.getvalue().encode()))
-    md = f"{markdown_table(result['rows'])}\n\n{result['conditions']}\n"
+    md = f"{compression_table(result['rows'])}\n\n{result['conditions']}\n"
     atomic_write(out_dir / "compression.md", lambda f: f.write(md.encode()))
     return out_dir
 
@@ -324,10 +289,11 @@ def write_results(result: dict, out_dir: str | os.PathLike = RESULTS_DIR) -> Pat
 def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_images: int = 2000, epochs: int = 1,
         threads: int = 2, rounds: int = 5, reps: int = 5, finetune_images: int | None = 4000,
         finetune_epochs: int = 1, structured_ratios=(0.5,), variants=VARIANTS, checkpoints: dict | None = None,
-        out_dir: str | os.PathLike | None = RESULTS_DIR, append: bool = False, log=print) -> dict:
+        out_dir: str | os.PathLike | None = None, append: bool = False, log=print) -> dict:
     """Benchmark every model; write the results (unless out_dir is None) and return them.
     `checkpoints` maps model names to trained `cvbook train` checkpoints (the others are
-    trained briefly here). With `append`, rows of other models already stored in out_dir are kept."""
+    trained briefly here). With `append`, rows of other models already stored in out_dir are kept.
+    torch's thread count is `threads` while it runs and is put back afterwards."""
     checkpoints = dict(checkpoints or {})
     stray = set(checkpoints) - set(models)
     if stray:
@@ -337,15 +303,17 @@ def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_image
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}; expected some of {VARIANTS}")
-    torch.set_num_threads(threads)
-    train_set, test_set, meta = load_data(train_images, eval_images)
-    load_before = os.getloadavg()
-    rows = []
-    for name in models:
-        rows += benchmark_model(name, train_set, test_set, meta, epochs=epochs, rounds=rounds, reps=reps,
-                                finetune_images=finetune_images, finetune_epochs=finetune_epochs,
-                                structured_ratios=structured_ratios, variants=variants, checkpoint=checkpoints.get(name), log=log)
-    load_after = os.getloadavg()
+    with global_state_kept():
+        torch.set_num_threads(threads)
+        train_set, test_set, meta = load_data(train_images, eval_images)
+        load_before = os.getloadavg()
+        rows = []
+        for name in models:
+            rows += benchmark_model(name, train_set, test_set, meta, epochs=epochs, rounds=rounds, reps=reps,
+                                    finetune_images=finetune_images, finetune_epochs=finetune_epochs,
+                                    structured_ratios=structured_ratios, variants=variants,
+                                    checkpoint=checkpoints.get(name), log=log)
+        load_after = os.getloadavg()
     trained = "; ".join(f"{m} from the trained checkpoint {_shown(p)}" for m, p in checkpoints.items())
     short = [m for m in models if m not in checkpoints]
     conditions = (f"Fashion-MNIST: {trained + ('; ' if trained and short else '')}"
@@ -368,10 +336,10 @@ def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_image
 
 
 def _shown(path) -> str:
-    """A checkpoint path as the results show it: relative to the repository when inside it."""
-    path = Path(path).resolve()
-    repo = RESULTS_DIR.parents[2]
-    return path.relative_to(repo).as_posix() if path.is_relative_to(repo) else path.as_posix()
+    """A checkpoint path as the results show it: relative to the current folder (the
+    repository, where `make bench` runs) when inside it."""
+    path, here = Path(path).resolve(), Path.cwd().resolve()
+    return path.relative_to(here).as_posix() if path.is_relative_to(here) else path.as_posix()
 
 
 def merge_results(old: dict, new: dict) -> dict:
@@ -392,19 +360,20 @@ def merge_results(old: dict, new: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["tiniest", "resnet18"])
-    parser.add_argument("--train_images", type=int, default=20000)
-    parser.add_argument("--eval_images", type=int, default=2000)
+    parser.add_argument("--train-images", type=int, default=20000)
+    parser.add_argument("--eval-images", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5, help="alternating latency rounds")
     parser.add_argument("--reps", type=int, default=5, help="runs per round")
-    parser.add_argument("--finetune_images", type=int, default=4000, help="0 = all training images")
-    parser.add_argument("--finetune_epochs", type=int, default=1, help="after structured pruning")
-    parser.add_argument("--structured_ratios", type=float, nargs="+", default=[0.5],
+    parser.add_argument("--finetune-images", type=int, default=4000, help="0 = all training images")
+    parser.add_argument("--finetune-epochs", type=int, default=1, help="after structured pruning")
+    parser.add_argument("--structured-ratios", type=float, nargs="+", default=[0.5],
                         help="shares of channels removed by structured pruning (one row each)")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="MODEL=PATH",
                         help="use this `cvbook train` checkpoint for MODEL instead of a short training run")
-    parser.add_argument("--out_dir", default=str(RESULTS_DIR))
+    parser.add_argument("--out-dir", required=True, help="folder for compression.json/.csv/.md "
+                        "(the book's: book/results/compression)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
                         help="which compressed variants to measure (float32 always)")
     parser.add_argument("--append", action="store_true", help="keep stored rows of the other models")
@@ -422,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                  checkpoints=checkpoints, out_dir=args.out_dir, append=args.append,
                  variants=tuple(args.variants),
                  log=lambda *a: print(*a, flush=True))
-    print(markdown_table(result["rows"]))
+    print(compression_table(result["rows"]))
     print(result["conditions"])
     return 0
 
