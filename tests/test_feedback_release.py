@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 
 from cvbook.grading import course, feedback
-from cvbook.grading import toy  # the toy assignment: imported here only
+import toy_course as toy  # the toy assignment: imported here only
 
 
 def test_release_feedback_works_without_and_with_exchange_files(tmp_path):
