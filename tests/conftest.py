@@ -25,6 +25,24 @@ def repo() -> Path:
     return REPO
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's build, never a downloaded browser
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium, for the book's pages and for JupyterLab."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (Debian packages chromium, chromium-driver)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session")
 def fashion_mnist_available() -> bool:
     from cvbook.data.locate import find_dataset_dir

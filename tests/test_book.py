@@ -16,7 +16,6 @@ import yaml
 from wording import MAKERS_JARGON
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
 # Prose-only pages; every other chapter must show at least one figure.
 PAGES_WITHOUT_FIGURES = {"book/intro", "book/running_the_course"}
 CITE_ROLE = re.compile(r"\{(?:foot)?cite(?::[a-z]+)?\}`([^`]+)`")
@@ -52,19 +51,6 @@ def test_book_builds_without_warnings_and_every_page_is_there(built_book, repo):
         assert html.is_file(), f"{page} was not built"
         assert "Traceback (most recent call last)" not in html.read_text(), f"{page} shows a traceback"
 
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs it (Debian packages chromium, chromium-driver)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def test_pages_render_in_chromium_with_their_figures(built_book, repo, browser, tmp_path_factory):

@@ -18,7 +18,6 @@ import pytest
 from conftest import REPO
 from cvbook.grading import edition
 
-CHROMIUM = "/usr/bin/chromium"
 ANSWER = "def batch_memory(n, shape, dtype):\n    return n * shape[0] * shape[1] * shape[2] * dtype.itemsize\n"
 
 
@@ -61,19 +60,6 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs it (Debian packages chromium, chromium-driver)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def _run_all(page) -> None:
