@@ -43,7 +43,10 @@ def register(sub) -> None:
     p.add_argument("--random_erasing", type=float, default=0.0, metavar="P",
                    help="erase a square of each image with probability P (0 = off)")
     p.add_argument("--erasing_size", type=int, default=8, help="side of the erased square (pixels)")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--precision", choices=("auto", "float32", "bf16"), default="auto",
+                   help="auto (default): bfloat16 autocast where the hardware runs it natively "
+                        "(AVX-512, ARM bf16, recent GPUs), float32 elsewhere")
+    p.add_argument("--bf16", action="store_true", help="the same as --precision bf16")
     p.add_argument("--channels_last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--seed", type=int, default=0)
