@@ -111,9 +111,11 @@ def _json_part(run: dict) -> dict:
 
 
 def _machine() -> dict:
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cpus": os.cpu_count(), "load_average_1_5_15_min": list(os.getloadavg())}
+    """The CPU (cvbook.hardware.cpu_info), the system and the load, stored with every result."""
+    from cvbook import hardware
+
+    return {**hardware.cpu_info(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "load_average_1_5_15_min": list(os.getloadavg())}
 
 
 def run_tricks(n_train: int = 5000, n_val: int = 5000, epochs: int = 3, seeds=(0, 1, 2),

@@ -46,8 +46,8 @@ class Precision:
 def _bf16_native(device: torch.device) -> tuple[bool, str]:
     """(whether `device` runs bfloat16 natively, the device in words)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported(), f"GPU {torch.cuda.get_device_name(device)}"
-    return hardware.bf16_native(), f"CPU: {hardware.cpu_class()}"
+        return torch.cuda.is_bf16_supported(), f"GPU ({torch.cuda.get_device_name(device)})"
+    return hardware.bf16_native(), f"CPU ({hardware.cpu_class()})"
 
 
 def choose_precision(requested: str = "auto", device: str | torch.device | None = None) -> Precision:
