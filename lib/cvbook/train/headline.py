@@ -15,7 +15,7 @@ THRESHOLDS = (0.90, 0.92, 0.93, 0.94)
 
 _COMMON = ["--model", "tiny_resnet", "--dataset", "fashion-mnist", "--batch_size", "256", "--optimizer", "sgd",
            "--lr", "0.2", "--weight_decay", "5e-4", "--warmup_epochs", "2", "--warmup_start_lr", "0.02",
-           "--label_smoothing", "0.1", "--crop_padding", "2", "--bf16", "--channels_last", "--track_test"]
+           "--label_smoothing", "0.1", "--crop_padding", "2", "--precision", "auto", "--channels_last", "--track_test"]
 
 # name -> (what it is for, `cvbook train` arguments)
 RECIPES: dict[str, tuple[str, list[str]]] = {
