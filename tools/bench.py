@@ -3,15 +3,17 @@
     .venv/bin/python tools/bench.py [--root DIR] [NAME ...]
 
 Each benchmark owns one section of DIR/BENCHMARKS.md (DIR: the repository, by default the
-current folder), between `<!-- bench:NAME -->` markers, with the exact command that produced
+current folder) per CPU class (cvbook.hardware.cpu_class: AVX2, AVX-512, native bf16 or not,
+VNNI, ARM), between `<!-- bench:NAME@CLASS -->` markers, with the exact command that produced
 it and the machine it ran on. Running a subset (`tools/bench.py loaders`) rewrites only those
-sections; the rest are kept. The headline and compression benchmarks also write the book's
-stored results, DIR/book/results/.
+sections of this machine's class; the rest, and every other class's figures, are kept. The
+headline and compression benchmarks also write the book's stored results, DIR/book/results/.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import os
 import re
@@ -26,13 +28,67 @@ import torch
 from cvbook.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from machine import line as machine
 
+from cvbook import hardware
+
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # an unanswered part, as released
 HEADER = """# Benchmarks
 
 Measured figures only: each section says the command that produced it and the machine it
-ran on. Regenerate all with `make bench` (or one section: `.venv/bin/python tools/bench.py NAME`).
+ran on, with its CPU class (vector width, native bfloat16, VNNI): speed on a CPU depends on
+the class far more than on the clock. Regenerate all with `make bench` (or one section:
+`.venv/bin/python tools/bench.py NAME`); a run rewrites the sections of its own CPU class.
 Shared 2-core machines are noisy: figures are medians of repeated runs.
 """
+
+
+def bench_precision(root: Path, model_name: str = "tiny_resnet", batch_size: int = 256, steps: int = 5) -> str:
+    """Seconds per training step (forward, loss, backward, SGD update) of `model_name` on a
+    Fashion-MNIST batch, in float32 and bf16 autocast, channels_last and not: the median of
+    `steps` steps after one warm-up, the variants taking turns step by step so that a burst
+    of load hits all alike. What `--precision auto` chooses on this CPU is said below."""
+    from cvbook.data.fashion_mnist import load_fashion_mnist
+    from cvbook.models import create_model
+    from cvbook.train.losses import soft_cross_entropy
+    from cvbook.train.optim import build_optimizer
+    from cvbook.train.loop import channel_stats, to_input
+    from cvbook.train.precision import choose_precision
+
+    images, labels = load_fashion_mnist("train")
+    batch = images[:batch_size].unsqueeze(1)
+    mean, std = channel_stats(batch)
+    x = to_input(batch, {"mean": mean, "std": std}, "cpu")
+    targets = torch.nn.functional.one_hot(labels[:batch_size].long(), 10).float()
+    torch.manual_seed(0)
+    base = create_model(model_name, num_classes=10, in_chans=1, img_size=28)
+    variants = {(p, cl): None for p in ("float32", "bf16") for cl in (True, False)}
+    for key in variants:
+        net = copy.deepcopy(base).to(memory_format=torch.channels_last if key[1] else torch.contiguous_format)
+        variants[key] = (net.train(), build_optimizer(net, "sgd", 0.1, 5e-4, 0.9),
+                         x.contiguous(memory_format=torch.channels_last) if key[1] else x)
+    seconds: dict[tuple, list[float]] = {key: [] for key in variants}
+    load_before = os.getloadavg()[0]
+    for step in range(steps + 1):
+        for (precision, cl), (net, opt, xb) in variants.items():
+            start = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                logits = net(xb)
+            loss = soft_cross_entropy(logits.float(), targets, 0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if step:  # the first step of each variant warms up
+                seconds[precision, cl].append(time.perf_counter() - start)
+    ref = statistics.median(seconds["float32", True])
+    lines = [f"| precision | memory format | s per step (median of {steps}) | images/s | step time vs float32 channels_last |",
+             "|---|---|---:|---:|---:|"]
+    for (precision, cl), secs in seconds.items():
+        med = statistics.median(secs)
+        lines.append(f"| {precision} | {'channels_last' if cl else 'contiguous'} | {med:.3f} | "
+                     f"{batch_size / med:,.0f} | {med / ref:.2f}x |")
+    return ("\n".join(lines) + f"\n\n{model_name}, batch {batch_size}, {torch.get_num_threads()} torch threads, "
+            f"steps of the variants interleaved. `--precision auto` here: {choose_precision('auto').line()}. "
+            f"Load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
+            f"on {os.cpu_count()} cores.")
 
 
 def bench_loaders(root: Path, repeats: int = 3) -> str:
@@ -173,7 +229,7 @@ def bench_headline(root: Path) -> str:
             for kept in ("history.json", "best_model.pth"):
                 atomic_write_bytes(headline_dir / f"{name}_{kept}", (run_dir / kept).read_bytes())
             run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
-                   "machine": machine(), "load_average_after": os.getloadavg()[0],
+                   "machine": machine(), "cpu": hardware.cpu_info(), "load_average_after": os.getloadavg()[0],
                    "finished": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
             atomic_write_json(run, stored)  # last: marks the recipe as measured
             shutil.rmtree(run_dir)  # per-epoch checkpoints: not needed once the figures are out
@@ -224,7 +280,7 @@ def bench_compression(root: Path) -> str:
 # ResNet-18 for the compression table: 4 epochs (about 15 minutes on the 2-core CPU)
 RESNET18_RECIPE = ["--model", "resnet18", "--dataset", "fashion-mnist", "--epochs", "4", "--batch-size", "128",
                    "--lr", "0.1", "--weight-decay", "5e-4", "--warmup-epochs", "0.5", "--warmup-start-lr", "0.01",
-                   "--label-smoothing", "0.1", "--bf16", "--channels-last"]
+                   "--label-smoothing", "0.1", "--precision", "auto", "--channels-last"]
 
 
 def _train_recipe(args: list[str], output_dir: Path, name: str, root: Path) -> Path:
@@ -239,17 +295,20 @@ def _train_recipe(args: list[str], output_dir: Path, name: str, root: Path) -> P
     return output_dir / name / "best_model.pth"
 
 
-BENCHMARKS = {"loaders": bench_loaders, "make-book": bench_make_book, "make-test": bench_make_test,
+BENCHMARKS = {"precision": bench_precision, "loaders": bench_loaders, "make-book": bench_make_book, "make-test": bench_make_test,
               "grading": bench_grading, "headline": bench_headline, "compression": bench_compression}
 
 
-def write_section(path: Path, name: str, body: str, command: str) -> None:
-    """Replace (or append) one section of the BENCHMARKS.md at `path`, atomically."""
+def write_section(path: Path, name: str, body: str, command: str, info: dict | None = None) -> None:
+    """Replace (or append) the section of the BENCHMARKS.md at `path` for benchmark `name` on
+    this CPU class (or that of `info`, a cvbook.hardware.cpu_info), atomically."""
+    info = info or hardware.cpu_info()
+    key = f"{name}@{hardware.class_slug(info)}"
     text = path.read_text() if path.exists() else HEADER
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    section = (f"<!-- bench:{name} -->\n## {name}\n\nCommand: `{command}`  \nMachine: {machine()}  \n"
-               f"Measured: {stamp}\n\n{body}\n<!-- /bench:{name} -->")
-    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+    section = (f"<!-- bench:{key} -->\n## {name}: {info['class']}\n\nCommand: `{command}`  \n"
+               f"Machine: {machine()}  \nMeasured: {stamp}\n\n{body}\n<!-- /bench:{key} -->")
+    pattern = re.compile(rf"<!-- bench:{re.escape(key)} -->.*?<!-- /bench:{re.escape(key)} -->", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
     atomic_write_text(path, text)
 

@@ -37,6 +37,7 @@ from cvbook.compress import prune as pruning
 from cvbook.compress.size import compressed_size, file_size, to_sparse_state_dict
 from cvbook.evaluate import accuracy as _accuracy
 from cvbook.evaluate import back_to_back_ms, compression_table, saved_bytes, size_on_disk
+from cvbook import hardware
 from cvbook.files import atomic_write
 
 VARIANTS = ("pruned", "structured", "pt2e", "onnx")
@@ -86,12 +87,14 @@ def load_data(train_images: int, eval_images: int):
 def train_briefly(model: nn.Module, train_set, test_set, meta: dict, epochs: int = 1, lr: float = 0.05,
                   fast: bool = False) -> nn.Module:
     """A short `cvbook.train` run (cosine schedule, label smoothing, flips and crops); `fast`
-    trains in bfloat16 and channels_last, as the headline recipes do. The model comes back
+    trains as the headline recipes do: channels_last, and bfloat16 where the CPU runs it
+    natively (precision "auto"), float32 otherwise. The model comes back
     in eval mode and the default memory format, so that latencies compare like with like."""
     from cvbook.train.loop import TrainConfig, train
 
     cfg = TrainConfig(epochs=epochs, batch_size=128, lr=lr, weight_decay=5e-4, warmup_epochs=0.1,
-                      label_smoothing=0.1, progress=False, device="cpu", bf16=fast, channels_last=fast)
+                      label_smoothing=0.1, progress=False, device="cpu", precision="auto" if fast else "float32",
+                      channels_last=fast)
     train(model, train_set, test_set.head(256), cfg, meta=dict(meta))
     return model.eval().to(memory_format=torch.contiguous_format)
 
@@ -323,11 +326,13 @@ def run(models=("tiniest", "resnet18"), *, train_images: int = 20000, eval_image
                   f"{len(test_set)} test images. torch threads: {threads}; latency = median of {rounds}x{reps} "
                   "runs alternated with the float32 model; 'x float' = the float32 row's ms / the row's ms. "
                   f"Load average (1 min) "
-                  f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores.")
+                  f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores. "
+                  f"CPU: {hardware.describe()}.")
     result = {"rows": rows, "conditions": conditions, "models": list(models), "threads": threads,
               "checkpoints": {m: _shown(p) for m, p in checkpoints.items()}, "train_images": len(train_set),
               "eval_images": len(test_set), "epochs": epochs, "load_average_before": load_before,
-              "load_average_after": load_after, "cpu_count": os.cpu_count(), "torch": torch.__version__}
+              "load_average_after": load_after, "cpu_count": os.cpu_count(), "torch": torch.__version__,
+              "cpu": hardware.cpu_info()}
     if out_dir is not None:
         if append and (Path(out_dir) / "compression.json").is_file():
             result = merge_results(json.loads((Path(out_dir) / "compression.json").read_text()), result)

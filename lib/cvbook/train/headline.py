@@ -15,7 +15,7 @@ THRESHOLDS = (0.90, 0.92, 0.93, 0.94)
 
 _COMMON = ["--model", "tiny_resnet", "--dataset", "fashion-mnist", "--batch-size", "256", "--optimizer", "sgd",
            "--lr", "0.2", "--weight-decay", "5e-4", "--warmup-epochs", "2", "--warmup-start-lr", "0.02",
-           "--label-smoothing", "0.1", "--crop-padding", "2", "--bf16", "--channels-last", "--track-test"]
+           "--label-smoothing", "0.1", "--crop-padding", "2", "--precision", "auto", "--channels-last", "--track-test"]
 
 # name -> (what it is for, `cvbook train` arguments)
 RECIPES: dict[str, tuple[str, list[str]]] = {

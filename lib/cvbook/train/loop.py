@@ -1,11 +1,14 @@
 """The training loop: one function, `train`, that every command and chapter uses.
 
 A step: draw a batch of uint8 images, augment it on the device (per-image flips and
-crops), normalise, optionally MixUp/CutMix, forward (optionally in bf16), loss with
+crops), normalise, optionally MixUp/CutMix, forward (in bf16 where the hardware runs it
+natively, see cvbook.train.precision), loss with
 label smoothing, backward, clip, optimizer step, schedule step, EMA update. After each
 epoch: validate, append to history.json, write the checkpoints. Every file is
 written atomically, and a checkpoint holds everything needed to continue the same
-run bit for bit (weights, optimizer, schedule, EMA, random generators, history).
+run bit for bit (weights, optimizer, schedule, EMA, random generators, history). The
+history records, for every start of the run, the precision chosen and the CPU it ran on
+(history["runs"], from cvbook.hardware.cpu_info).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from cvbook import hardware
 from cvbook.train import distributed
 from cvbook.train.checkpoint import (atomic_save, atomic_write_json, load_checkpoint,
                                      rng_state, set_rng_state)
@@ -26,6 +30,7 @@ from cvbook.train.ema import EMA
 from cvbook.train.losses import soft_cross_entropy
 from cvbook.train.mix import MixUpCutMix
 from cvbook.train.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
+from cvbook.train.precision import PRECISIONS, choose_precision, warn_emulated_bf16
 
 
 def setting(default, help: str = "", **cli):
@@ -57,7 +62,9 @@ class TrainConfig:
     flip: bool = setting(True, "random horizontal flips")
     random_erasing: float = setting(0.0, "erase a square of each image with probability P; 0 = off", metavar="P")
     erasing_size: int = setting(8, "side of the erased square, pixels")
-    bf16: bool = setting(False, "bfloat16 autocast")
+    precision: str = setting("auto", "auto: bfloat16 autocast where the hardware runs it natively (AVX-512 bf16, "
+                             "ARM bf16, recent GPUs), float32 elsewhere", choices=PRECISIONS)
+    bf16: bool = setting(False, "the same as --precision bf16")
     channels_last: bool = setting(False, "channels_last memory format")
     compile: bool = setting(False, "torch.compile the model")
     seed: int = setting(0, "initial weights, batch order and augmentation")
@@ -73,12 +80,22 @@ class TrainConfig:
         bad += [f"{k}={getattr(self, k)!r} (must be >= 0)" for k in
                 ("lr", "weight_decay", "warmup_epochs", "label_smoothing", "mixup_cutmix_alpha", "ema",
                  "grad_clip", "random_erasing") if getattr(self, k) < 0]
+        if self.precision not in PRECISIONS:
+            bad.append(f"precision={self.precision!r} (must be one of {', '.join(PRECISIONS)})")
+        elif self.bf16 and self.precision == "float32":
+            bad.append("bf16=True with precision='float32' (bf16=True means precision='bf16')")
         if bad:
             raise ValueError("invalid training settings: " + "; ".join(bad))
+        if self.bf16:
+            self.precision = "bf16"
+        self.bf16 = self.precision == "bf16"
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
+        d = dict(d)
+        if "precision" not in d and "bf16" in d:  # saved before precision existed: as it ran
+            d["precision"] = "bf16" if d["bf16"] else "float32"
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
@@ -147,12 +164,20 @@ def evaluate(model: nn.Module, data: ImageSet, meta: dict, cfg: TrainConfig,
     world_size-th image and the sums are added up."""
     shard = torch.arange(info.rank, len(data), info.world_size)
     logits = predict(model, data.images[shard], meta, 2 * cfg.batch_size, info.device,
-                     cfg.channels_last, cfg.bf16)
+                     cfg.channels_last, choose_precision(cfg.precision, info.device).bf16)
     labels = data.labels[shard]
     loss = nn.functional.cross_entropy(logits, labels, reduction="sum").item() if len(shard) else 0.0
     correct = (logits.argmax(1) == labels).sum().item() if len(shard) else 0
     loss, correct, n = distributed.all_reduce_sum([loss, correct, len(shard)], info.device)
     return loss / max(n, 1), correct / max(n, 1)
+
+
+def run_record(start_epoch: int, precision, cfg: TrainConfig, info: distributed.DistInfo) -> dict:
+    """What one start of a run ran with: the epoch it started from, the precision chosen and
+    why, the memory format, the processes, the device and the CPU (cvbook.hardware.cpu_info)."""
+    return {"from_epoch": start_epoch, "precision": precision.name, "precision_requested": precision.requested,
+            "precision_reason": precision.reason, "channels_last": cfg.channels_last, "compile": cfg.compile,
+            "processes": info.world_size, "device": str(info.device), "cpu": hardware.cpu_info()}
 
 
 def _empty_history() -> dict:
@@ -206,6 +231,14 @@ def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainCo
         set_rng_state(rngs[info.rank] if len(rngs) == info.world_size else rngs[0])
         start_epoch, best_acc, history = ckpt["epoch"], ckpt["best_val_acc"], ckpt["history"]
 
+    precision = choose_precision(cfg.precision, info.device)
+    if info.is_main and cfg.progress:
+        print(precision.line(), flush=True)
+    if precision.emulated and info.is_main:
+        sample = torch.arange(min(cfg.batch_size, 64, len(train_set)))
+        warn_emulated_bf16(precision, raw, to_input(train_set.images[sample], meta, info.device, cfg.channels_last),
+                           train_set.labels[sample].to(info.device))
+    history["runs"] = history.get("runs", []) + [run_record(start_epoch, precision, cfg, info)]
     if cfg.compile:
         net = torch.compile(net)
     for epoch in range(start_epoch, cfg.epochs):
@@ -218,7 +251,7 @@ def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainCo
             x = train_set.images[idx].to(info.device, non_blocking=True)
             x = to_input(augment(x, cfg), meta, info.device, cfg.channels_last)
             x, targets = mixer(x, train_set.labels[idx].to(info.device))
-            with torch.autocast(info.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast(info.device.type, dtype=torch.bfloat16, enabled=precision.bf16):
                 logits = net(x)
             loss = soft_cross_entropy(logits, targets, cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
@@ -271,5 +304,5 @@ def _save(out: Path, epoch: int, raw, scored, optimizer, scheduler, ema, rngs, h
         atomic_save(state, out / f"checkpoint_epoch_{epoch}.pth")
     if is_best:  # the weights that were scored (the EMA when there is one)
         atomic_save({"model": scored.state_dict(), "meta": meta, "epoch": epoch,
-                     "val_acc": history["val_acc"][-1], "config": asdict(cfg)},
+                     "val_acc": history["val_acc"][-1], "config": asdict(cfg), "runs": history["runs"]},
                     out / "best_model.pth")
