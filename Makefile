@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup python-env data sandbox browser book test release student-edition bench vendor-widgets clean help
 help:
-	@echo "make book     set up, then build the book into _build/html (every chapter executed)"
+	@echo "make book     set up, then build the book into _build/html (pages whose code changed are executed)"
 	@echo "make test     set up, then run the whole test suite"
 	@echo "make release  regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make student-edition  what students receive: student-edition/ and student-edition.tar.gz"
@@ -58,9 +58,17 @@ browser:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# The execution cache (_config.yml) knows a page by its code cells only, and Sphinx re-reads only
+# the pages that changed: when the library or the stored results changed since the last good
+# build, both are emptied and every page executes again.
+EXEC_CACHE := _build/.jupyter_cache
+EXEC_STAMP := _build/.jupyter_cache.built
 book: setup
 	@mkdir -p _build/.home
-	$(JUPYTER_ENV) $(BIN)/jupyter-book build . -W --keep-going
+	@if [ -d $(EXEC_CACHE) ] && { [ ! -e $(EXEC_STAMP) ] || [ -n "$$(find lib book/results \( -name '*.py' -o -name '*.toml' \
+		-o -path 'book/results/*' \) -type f -newer $(EXEC_STAMP) -print -quit)" ]; }; then \
+		echo "The library or book/results changed since the last build: executing every page"; rm -rf $(EXEC_CACHE) _build/.doctrees; fi
+	$(JUPYTER_ENV) $(BIN)/jupyter-book build . -W --keep-going && touch $(EXEC_STAMP)
 
 # Two workers, one test file each at a time: the book build runs beside the rest.
 test: setup browser

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_book_spoilers import code_windows, graded_references, page_text, reference_shown_in
 from wording import MAKERS_JARGON
 
 pytestmark = pytest.mark.slow
@@ -42,6 +43,9 @@ def built_book(repo, tmp_path_factory) -> Path:
     log = proc.stdout + proc.stderr
     (out / "build.log").write_text(log)
     assert proc.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
+    # The book keeps executed pages in a cache inside its build folder; this build's folder is
+    # new, so every page was executed now, none taken from an earlier build.
+    assert "Using cached notebook" not in log, "a page came from an execution cache, not executed"
     return out / "_build" / "html"
 
 
@@ -50,6 +54,20 @@ def test_book_builds_without_warnings_and_every_page_is_there(built_book, repo):
         html = built_book / f"{page}.html"
         assert html.is_file(), f"{page} was not built"
         assert "Traceback (most recent call last)" not in html.read_text(), f"{page} shows a traceback"
+
+
+def test_no_built_page_prints_a_graded_answer(built_book, repo):
+    """No page shows the code of a function or class a graded part asks for (the pages link
+    the library's file instead): no three consecutive code lines of it in any page's text."""
+    from cvbook.grading.references import reference_source
+
+    windows = {ref: code_windows(reference_source(ref)) for ref in graded_references()}
+    found = []
+    for page_name in toc_pages(repo):
+        text = page_text((built_book / f"{page_name}.html").read_text())
+        found += [f"{page_name}: {ref}: {hit!r}" for ref, w in windows.items()
+                  if (hit := reference_shown_in(text, w))]
+    assert not found, "pages that print a graded part's answer:\n" + "\n".join(found)
 
 
 

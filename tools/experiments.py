@@ -16,11 +16,9 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from cvbook.experiments import BASE_RECIPE, fashion_subsets, json_part, run_arm
+from cvbook.experiments import BASE_RECIPE, fashion_subsets, json_part, run_arm, score_model
 from cvbook.files import atomic_write_json
-from cvbook.train import ImageSet, predict
 from machine import describe as machine
 
 # The A/B arms: each changes only the options it names (the first arm of each trick is its baseline).
@@ -64,20 +62,6 @@ def run_tricks(n_train: int = 5000, n_val: int = 5000, epochs: int = 3, seeds=(0
     return {"setting": {"model": "smallcnn", "n_train": len(data["train"]), "n_val": len(data["val"]),
                         "epochs": epochs, "seeds": list(seeds), "base_recipe": BASE_RECIPE},
             "machine": machine(), "tricks": results}
-
-
-def score_model(model: nn.Module, test: ImageSet, meta: dict) -> dict:
-    """The quality columns of a results page (macro precision/recall/F1, accuracy, top-5) and the
-    confusion matrix on `test`."""
-    from cvbook.evaluate import classification_report, confusion_matrix, topk_accuracy
-
-    logits = predict(model, test.images, meta)
-    preds = logits.argmax(1)
-    report = classification_report(test.labels, preds, test.classes)
-    macro = report["macro avg"]
-    return {"precision": macro["precision"], "recall": macro["recall"], "f1": macro["f1-score"],
-            "accuracy": report["accuracy"], "top5": topk_accuracy(logits, test.labels, (5,))[5],
-            "confusion": confusion_matrix(test.labels, preds, len(test.classes)).tolist()}
 
 
 def run_models(names=("smallcnn", "tiniest", "alexnet"), n_train: int = 5000, n_val: int = 2000,

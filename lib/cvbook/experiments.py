@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cvbook.train import ImageSet, TrainConfig, load_splits, train
+from cvbook.train import ImageSet, TrainConfig, load_splits, predict, train
 from cvbook.train.loop import channel_stats
 
 
@@ -83,6 +83,20 @@ def run_arm(data: dict[str, ImageSet], overrides: dict, seed: int, epochs: int,
 def json_part(run: dict) -> dict:
     """The part of a run_arm result that goes into a JSON file (not the model, not meta)."""
     return {k: v for k, v in run.items() if k not in ("model", "meta")}
+
+
+def score_model(model: nn.Module, test: ImageSet, meta: dict) -> dict:
+    """The quality columns of a results page (macro precision/recall/F1, accuracy, top-5) and the
+    confusion matrix on `test`."""
+    from cvbook.evaluate import classification_report, confusion_matrix, topk_accuracy
+
+    logits = predict(model, test.images, meta)
+    preds = logits.argmax(1)
+    report = classification_report(test.labels, preds, test.classes)
+    macro = report["macro avg"]
+    return {"precision": macro["precision"], "recall": macro["recall"], "f1": macro["f1-score"],
+            "accuracy": report["accuracy"], "top5": topk_accuracy(logits, test.labels, (5,))[5],
+            "confusion": confusion_matrix(test.labels, preds, len(test.classes)).tolist()}
 
 
 def trick_rows(result: dict, trick: str) -> list[dict]:
