@@ -157,9 +157,39 @@ def load_questions(path: str | os.PathLike) -> list[Question]:
     return check(module.questions())
 
 
-def show_quiz(path: str | os.PathLike) -> None:
-    """Display the quiz defined at `path` (a module with `questions()`), with jupyterquiz."""
-    from jupyterquiz import display_quiz
+# jupyterquiz's only network access: if a page has MathJax 3 without `MathJax.typeset`, it
+# loads MathJax from a CDN. The quizzes use no mathematics, so that fallback is switched off.
+_CDN_FALLBACK = "script.src = 'https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js';"
 
-    display_quiz(to_jupyterquiz(load_questions(path)), shuffle_answers=False, max_width=820,
-                 border_radius=8)
+
+def quiz_outputs(path: str | os.PathLike) -> list:
+    """The display objects (an HTML container, then a Javascript that fills it) that
+    `show_quiz` displays for the quiz module at `path`."""
+    from unittest import mock
+
+    import jupyterquiz.dynamic.display as jq
+    from IPython.display import Javascript
+
+    shown = []
+    with mock.patch.object(jq, "display", side_effect=shown.append):
+        jq.display_quiz(to_jupyterquiz(load_questions(path)), shuffle_answers=False, max_width=820,
+                        border_radius=8)
+    outputs = []
+    for obj in shown:
+        if isinstance(obj, Javascript):
+            if _CDN_FALLBACK not in obj.data:
+                raise RuntimeError("this jupyterquiz version loads MathJax differently: check what it "
+                                   "fetches from the network before using it")
+            obj = Javascript(obj.data.replace(_CDN_FALLBACK, "return;"))
+        outputs.append(obj)
+    return outputs
+
+
+def show_quiz(path: str | os.PathLike) -> None:
+    """Display the quiz defined at `path` (a module with `questions()`), with jupyterquiz.
+    Everything it needs travels in the cell's output: it runs offline, in JupyterLab and in
+    the built book."""
+    from IPython.display import display
+
+    for obj in quiz_outputs(path):
+        display(obj)
