@@ -56,7 +56,8 @@ def questions():
                  "The lowest possible loss is the entropy of the smoothed target; the validation loss is plain "
                  "cross-entropy."),
                 ("Because of float32 rounding", False, "Rounding is far too small to matter."),
-                ("Because of dropout", False, "The recipe's regularisers are label smoothing and augmentation."),
+                ("Because of dropout", False, "Dropout makes the loss noisier from step to step, but it cannot keep "
+                 "it above zero; the smoothed targets do."),
                 ("It can, after enough epochs", False, "Not with smoothed targets.")],
                hint="What does the target look like with label smoothing?",
                mistakes=["Comparing a smoothed training loss with an unsmoothed validation loss as if they were the same."]),
