@@ -5,6 +5,7 @@ every citation has its references."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -159,3 +160,82 @@ def test_pages_read_as_a_reader_needs_them(built_book, repo, browser):
         page.close()
     print("\n".join(["Per page, at 1280x900:"] + counts))
     assert not problems, "\n".join(problems + [""] + counts)
+
+
+# Each quiz question, as a reader answers it: a wrong answer first, then the right one (a
+# numeric question is typed and sent with Enter), reading the feedback after each.
+def answer_quizzes(page) -> tuple[list[str], list[str]]:
+    """Answer every question of every quiz on the open page; return (levels seen, problems)."""
+    problems, levels = [], []
+    for i, q in enumerate(page.query_selector_all(".Quiz"), start=1):
+        where = f"question {i}"
+        level = q.query_selector(".cvbook-quiz-level")
+        levels.append(level.inner_text().strip().lower() if level else "")
+        if not (q.query_selector("details.cvbook-quiz-hint") and q.query_selector("details.cvbook-quiz-mistakes")):
+            problems.append(f"{where}: no hint or common mistakes")
+        box = q.query_selector("input.Input-text")
+        if box is None:
+            wrong, right = (q.query_selector(f"label.MCButton[data-correct='{v}']") for v in ("false", "true"))
+            if wrong is None or right is None:
+                problems.append(f"{where}: no right or no wrong option to click")
+                continue
+            wrong.click()
+        else:
+            answer = next(a for a in json.loads(box.get_attribute("data-answers")) if a.get("correct"))
+            value = answer["value"] if "value" in answer else sum(answer["range"]) / 2
+            box.fill("-987654321")
+            box.press("Enter")
+        fb = q.query_selector(".Feedback")
+        seen_wrong = (fb.get_attribute("class"), fb.inner_text()) if fb else ("", "")
+        if box is None:
+            right.click()
+        else:
+            box.fill(repr(value))
+            box.press("Enter")
+        seen_right = (fb.get_attribute("class"), fb.inner_text()) if fb else ("", "")
+        if "incorrect" not in seen_wrong[0] or not seen_wrong[1].startswith("Not quite"):
+            problems.append(f"{where}: a wrong answer did not show why it is wrong: {seen_wrong}")
+        if "incorrect" in seen_right[0] or not seen_right[1].startswith("Right"):
+            problems.append(f"{where}: the right answer did not show why it is right: {seen_right}")
+    return levels, problems
+
+
+def test_every_quiz_renders_and_answers_offline(built_book, repo, browser):
+    """Every chapter's self-check quiz renders in Chromium with every request off this
+    machine blocked, shows all its questions at three levels, and explains a wrong and a
+    right answer to each."""
+    from cvbook.quiz import LEVELS, load_questions
+
+    problems, counts = [], []
+    for page_name in toc_pages(repo):
+        quiz = repo / "book" / "quizzes" / f"{page_name.split('/', 1)[1]}.py"
+        if not quiz.exists():
+            continue
+        expected = len(load_questions(quiz))
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        blocked, errors = [], []
+        page.route("**/*", lambda route: route.continue_()
+                   if route.request.url.startswith(("file:", "data:", "blob:"))
+                   else (blocked.append(route.request.url), route.abort()))
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.goto((built_book / f"{page_name}.html").as_uri())
+        page.wait_for_load_state("load")
+        try:
+            page.wait_for_selector(".Quiz", timeout=10_000)
+        except Exception:
+            problems.append(f"{page_name}: the quiz did not render (page errors: {errors})")
+            page.close()
+            continue
+        levels, found = answer_quizzes(page)
+        counts.append(f"{page_name:34s} {len(levels):2d} questions answered")
+        problems += [f"{page_name}: {p}" for p in found]
+        if len(levels) != expected:
+            problems.append(f"{page_name}: {len(levels)} questions rendered, the quiz has {expected}")
+        if set(levels) != set(LEVELS):
+            problems.append(f"{page_name}: levels shown {sorted(set(levels))}")
+        if blocked:
+            problems.append(f"{page_name}: requests off this machine (blocked): {blocked}")
+        page.close()
+    print("\n".join(["Quizzes in Chromium, offline:"] + counts))
+    assert len(counts) == 9, counts
+    assert not problems, "\n".join(problems)

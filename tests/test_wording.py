@@ -1,7 +1,7 @@
 """No file a reader, student or instructor meets shows the makers' words: the book's sources,
 the exercise and solution notebooks (text and saved outputs), the README and benchmark
-report, and every string the library can print or document (docstrings, messages). The
-rendered pages are checked again in a browser by test_book."""
+report, every string the library can print or document (docstrings, messages), and the
+quizzes' questions. The rendered pages are checked again in a browser by test_book."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def reader_facing_texts():
     for doc in ["README.md", "BENCHMARKS.md", *sorted(p.relative_to(REPO).as_posix()
                                                        for p in (REPO / "book").rglob("*.md"))]:
         yield doc, (REPO / doc).read_text()
-    for py in sorted((REPO / "lib" / "cvbook").rglob("*.py")):
+    for py in sorted([*(REPO / "lib" / "cvbook").rglob("*.py"), *(REPO / "book").rglob("*.py")]):
         for where, text in library_strings(py):
             yield f"{py.relative_to(REPO)} {where}", text
 

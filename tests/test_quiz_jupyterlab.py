@@ -1,0 +1,88 @@
+"""A quiz in JupyterLab, as a student meets it: a real JupyterLab server on this machine, a
+notebook whose cell shows a chapter's quiz, run in headless Chromium with every request off
+this machine blocked; every question answers a wrong and a right answer with its explanation."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_book import CHROMIUM, answer_quizzes
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(repo, tmp_path):
+    """JupyterLab serving a folder with one notebook that shows the compression quiz."""
+    nb = nbformat.v4.new_notebook()
+    quiz = repo / "book" / "quizzes" / "08_compression.py"
+    nb.cells = [nbformat.v4.new_code_cell(f"from cvbook.quiz import show_quiz\nshow_quiz({str(quiz)!r})")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "quiz.ipynb")
+    port, token = free_port(), "cvbook-quiz-test"
+    home = tmp_path / "home"
+    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / ".ipython"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen([Path(sys.executable).parent / "jupyter-lab", "--no-browser", "--allow-root",
+                             "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+                             f"--ServerApp.root_dir={tmp_path}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start on port {port}")
+                time.sleep(1)
+        yield base, token, quiz
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_a_quiz_answers_in_jupyterlab_offline(jupyterlab):
+    from cvbook.quiz import LEVELS, load_questions
+    from playwright.sync_api import sync_playwright
+
+    base, token, quiz = jupyterlab
+    local = (base, base.replace("http:", "ws:"), "data:", "blob:")
+    blocked = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(local)
+                   else (blocked.append(route.request.url), route.abort()))
+        page.goto(f"{base}/lab/tree/quiz.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=120_000)
+        page.wait_for_selector("#jp-main-statusbar :text('Idle')", timeout=120_000)   # the kernel is up
+        page.click(".jp-Notebook .jp-Cell .jp-InputArea-editor")
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_selector(".jp-OutputArea .Quiz", timeout=120_000)
+        levels, problems = answer_quizzes(page)
+        browser.close()
+    assert len(levels) == len(load_questions(quiz)), levels
+    assert set(levels) == set(LEVELS)
+    assert not problems, "\n".join(problems)
+    assert not blocked, f"JupyterLab's quiz reached off this machine: {blocked}"
