@@ -16,13 +16,13 @@ import yaml
 from cvbook import quiz
 from cvbook.quiz import LEVELS, choice, numeric
 
-PAGES_WITHOUT_QUIZ = {"book/intro", "book/running_the_course"}
+CHAPTER = re.compile(r"book/(\d\d\w*)$")  # the numbered chapters; not the intro, glossary or instructors' page
 
 
 def chapters(repo):
     toc = yaml.safe_load((repo / "_toc.yml").read_text())
     files = [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
-    return [f.split("/", 1)[1] for f in files if f not in PAGES_WITHOUT_QUIZ]
+    return [m.group(1) for f in files if (m := CHAPTER.match(f))]
 
 
 def quiz_path(repo, chapter):
@@ -31,7 +31,7 @@ def quiz_path(repo, chapter):
 
 def test_every_chapter_has_a_quiz_of_at_least_8_questions_at_three_levels(repo):
     names = chapters(repo)
-    assert len(names) == 9, names
+    assert len(names) >= 9, names
     counts = []
     for name in names:
         questions = quiz.load_questions(quiz_path(repo, name))
