@@ -79,7 +79,7 @@ release: setup
 
 # Exercises, library and book sources, no solutions or hidden tests (see README, Students).
 student-edition: setup
-	$(BIN)/cvbook edition --out student-edition --archive
+	$(BIN)/cvbook edition --out-dir student-edition --archive
 
 bench: setup
 	$(PY) tools/bench.py --root .

@@ -35,6 +35,8 @@ def test_every_shown_option_is_kebab_case():
     (["test"], "--output_dir", "--out-dir", "output_dir"),
     (["data", "fetch", "fashion-mnist"], "--dest", "--out-dir", "dest"),
     (["dashboard"], "--out", "--output", "out"),
+    (["export"], "--out", "--output", "out"),
+    (["edition"], "--out", "--out-dir", "out"),
     (["compress", "quantize", "m.pth", "-o", "x.pt2"], "--calibration_batches", "--calibration-batches",
      "calibration_batches"),
 ])

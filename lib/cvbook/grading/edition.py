@@ -16,6 +16,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from cvbook.cli import add_option
 from cvbook.grading import course
 
 # What goes in, relative to the course root (missing ones are skipped).
@@ -123,10 +124,10 @@ def make_edition(out: Path | str, root: Path | str | None = None, archive: bool 
 def register(subparsers) -> None:
     p = subparsers.add_parser("edition", help="make the student edition: exercises, library, book; no solutions",
                               description=__doc__)
-    p.add_argument("--out", type=Path, default=Path("student-edition"),
-                   help="folder to write (emptied first; default: student-edition)")
+    add_option(p, "--out-dir", "--out", dest="out", type=Path, default=Path("student-edition"),
+               help="folder to write (emptied first; default: student-edition)")
     p.add_argument("--root", type=Path, default=None, help="course root (default: the current folder)")
-    p.add_argument("--archive", action="store_true", help="also write OUT.tar.gz")
+    p.add_argument("--archive", action="store_true", help="also write OUT_DIR.tar.gz")
     p.set_defaults(func=run)
 
 

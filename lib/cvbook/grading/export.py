@@ -26,6 +26,7 @@ import io
 from pathlib import Path
 
 from cvbook.files import atomic_write_text
+from cvbook.cli import add_option
 from cvbook.grading import course
 
 FORMATS = ("canvas", "moodle", "csv")
@@ -140,7 +141,8 @@ def register(subparsers) -> None:
                               description=__doc__.split("\n\n")[0])
     p.add_argument("--to", choices=FORMATS, default="csv", dest="fmt",
                    help="canvas (gradebook import), moodle (grade import) or csv (one row per student)")
-    p.add_argument("--out", type=Path, default=None, help="file to write (default: ROOT/exports/grades-FORMAT.csv)")
+    add_option(p, "--output", "--out", dest="out", type=Path, default=None,
+               help="file to write (default: ROOT/exports/grades-FORMAT.csv)")
     p.add_argument("--root", type=Path, default=None, help="course root (default: the current folder)")
     p.set_defaults(func=_run)
 
