@@ -50,6 +50,20 @@ def test_every_exercise_folder_is_in_the_intro():
     assert on_disk == listed
 
 
+def test_every_chapter_links_its_exercise_before_its_quiz():
+    for doc, exercise in intro_table():
+        if exercise:
+            text = (REPO / f"{doc}.md").read_text().split("\n## Self-check\n")[0]
+            folder = str(Path(exercise).parent)
+            assert f"`{exercise}`" in text or f"`{folder}`" in text, f"{doc} does not link {exercise}"
+
+
+def test_exercise_folders_are_numbered_like_their_chapters():
+    for doc, exercise in intro_table():
+        if exercise:
+            assert Path(exercise).parent.name[:2] == Path(doc).name[:2], f"{exercise} belongs to {doc}"
+
+
 def test_reading_time_counts_prose_not_code(tmp_path):
     page = tmp_path / "p.md"
     page.write_text("word " * 400 + "\n```{code-cell} ipython3\n" + "x = 1\n" * 5000 + "```\n")

@@ -1,4 +1,4 @@
-"""Cheats that use the course library, on the real 05_compression assignment (six parts
+"""Cheats that use the course library, on the real 10_compression assignment (six parts
 of 2 points): each submission must score exactly what its honest parts earn, and the
 instructor's report and dashboard must say which parts used the library's answer or
 repeat its source."""
@@ -13,7 +13,7 @@ from cvbook.compress import quant_math
 from cvbook.grading import course, dashboard, grade, references
 
 pytestmark = pytest.mark.slow
-ASSIGNMENT = "05_compression"
+ASSIGNMENT = "10_compression"
 PARTS = {"choose_qparams": "test_choose_qparams", "quantize": "test_quantize", "dequantize": "test_dequantize",
          "magnitude_mask": "test_magnitude_mask", "model_sparsity": "test_model_sparsity",
          "int8_size_bytes": "test_int8_size_bytes"}

@@ -112,7 +112,7 @@ def test_nbgrader_validate_passes_the_solution_and_reports_each_unanswered_part(
     from nbgrader.validator import Validator
 
     for kind in ("solutions", "exercises"):
-        shutil.copy(repo / kind / "05_compression" / "compression.ipynb", tmp_path / f"{kind}.ipynb")
+        shutil.copy(repo / kind / "10_compression" / "compression.ipynb", tmp_path / f"{kind}.ipynb")
     assert not Validator().validate(str(tmp_path / "solutions.ipynb")).get("failed")
     failed = Validator().validate(str(tmp_path / "exercises.ipynb")).get("failed", [])
     assert len(failed) == 6, failed

@@ -29,7 +29,7 @@ def free_port() -> int:
 def jupyterlab(repo, tmp_path):
     """JupyterLab serving a folder with one notebook that shows the compression quiz."""
     nb = nbformat.v4.new_notebook()
-    quiz = repo / "book" / "quizzes" / "08_compression.py"
+    quiz = repo / "book" / "quizzes" / "10_compression.py"
     nb.cells = [nbformat.v4.new_code_cell(f"from cvbook.quiz import show_quiz\nshow_quiz({str(quiz)!r})")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "quiz.ipynb")

@@ -49,12 +49,12 @@ def _outputs(nb, grade_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory):
-    """05_compression's first three parts in a kernel: part 1 answered, part 2 wrong, part 3
+    """10_compression's first three parts in a kernel: part 1 answered, part 2 wrong, part 3
     raising in the student's own code; the rest of the notebook is left out (speed)."""
     from nbclient import NotebookClient
 
-    released = nbformat.read(REPO / "exercises/05_compression/compression.ipynb", as_version=4)
-    source = nbformat.read(REPO / "solutions/05_compression/compression.ipynb", as_version=4)
+    released = nbformat.read(REPO / "exercises/10_compression/compression.ipynb", as_version=4)
+    source = nbformat.read(REPO / "solutions/10_compression/compression.ipynb", as_version=4)
     answers = {
         "choose_qparams": course.solution_code(
             next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "choose_qparams")),

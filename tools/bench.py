@@ -140,7 +140,7 @@ def bench_make_book(root: Path) -> str:
 def bench_grading(root: Path, students: int = 6, repeats: int = 3) -> str:
     """Autograding throughput, seconds per submission: nbgrader's sequential autograde (in
     the student's kernel, no sandbox) against `cvbook grade --jobs 1` and `--jobs 2` (the
-    sandbox, verdicts in the grader), on the toy assignment and on the real 05_compression.
+    sandbox, verdicts in the grader), on the toy assignment and on the real 10_compression.
     Median of `repeats`, the three graders interleaved so that drift hits all alike."""
     import tempfile
 
@@ -151,7 +151,7 @@ def bench_grading(root: Path, students: int = 6, repeats: int = 3) -> str:
 
     lines = ["| assignment | grader | seconds per submission (median, min-max) | vs nbgrader |",
              "|---|---|---:|---:|"]
-    for assignment in (toy.ASSIGNMENT, "05_compression"):
+    for assignment in (toy.ASSIGNMENT, "10_compression"):
         with tempfile.TemporaryDirectory(prefix="cvbook-bench-grading-") as tmp:
             if assignment == toy.ASSIGNMENT:
                 scratch = toy.make_course(Path(tmp) / "course")

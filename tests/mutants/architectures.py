@@ -1,5 +1,5 @@
-"""Plausible wrong answers for exercise 03_architectures
-(solutions/03_architectures/architectures.ipynb): grade_id of the solution cell ->
+"""Plausible wrong answers for exercise 04_architectures
+(solutions/04_architectures/architectures.ipynb): grade_id of the solution cell ->
 {label: the student's whole cell}. Each must lose the points of that part's test cell.
 
 Every wrong answer is the instructor's solution with one or two lines changed, so it
@@ -15,7 +15,7 @@ import nbformat
 
 from cvbook.grading.course import solution_code
 
-_NOTEBOOK = Path(__file__).resolve().parents[2] / "solutions" / "03_architectures" / "architectures.ipynb"
+_NOTEBOOK = Path(__file__).resolve().parents[2] / "solutions" / "04_architectures" / "architectures.ipynb"
 _SOLUTIONS = {c.metadata["nbgrader"]["grade_id"]: solution_code(c)
               for c in nbformat.read(_NOTEBOOK, as_version=4).cells
               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}

@@ -1,4 +1,4 @@
-"""Plausible wrong answers for exercise 05_compression (solutions/05_compression/compression.ipynb):
+"""Plausible wrong answers for exercise 10_compression (solutions/10_compression/compression.ipynb):
 grade_id of the solution cell -> {label: the student's whole cell}. Each must lose the
 points of that part's test cell."""
 

@@ -1,4 +1,4 @@
-"""Plausible wrong answers for exercise 04_training (solutions/04_training/training.ipynb):
+"""Plausible wrong answers for exercise 07_training (solutions/07_training/training.ipynb):
 grade_id of the solution cell -> {label: the student's whole cell}. Each must lose the
 points of that part's test cell (the first of each cell also goes through nbgrader)."""
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The short training runs of "The architectures, measured" (book/03b_architectures_measured.md).
+# The short training runs of "The architectures, measured" (book/05_architectures_measured.md).
 # Every model gets the same budget: the first 1,024 Fashion-MNIST training images, one epoch,
 # batch 32, AdamW at 1e-3 with a cosine schedule, one CPU thread per run. Then each run is
 # scored on the first 2,000 test images and `cvbook compare` tabulates them.
