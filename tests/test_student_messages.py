@@ -33,7 +33,7 @@ def _part_headers(nb) -> dict[str, int]:
 def test_part_numbers_follow_the_notebooks(assignment):
     module = assignment.lstrip("0123456789_")
     for path in (REPO / "exercises" / assignment).glob("*.ipynb"):
-        assert _part_headers(nbformat.read(path, as_version=4)) == student.PARTS[module]
+        assert _part_headers(nbformat.read(path, as_version=4)) == student.parts(module)
 
 
 def _outputs(nb, grade_id: str) -> str:

@@ -17,30 +17,34 @@ what is displayed changes.
 from __future__ import annotations
 
 import ast
+import importlib
+import sys
 import traceback
 from types import TracebackType
 
-# The graded parts of each exercise, in the order the notebook numbers them: the name of
-# the function or class the student writes -> its part number.
-PARTS: dict[str, dict[str, int]] = {
-    "tensors": {"batch_memory": 1, "nchw_to_nhwc": 2, "channels_last_strides": 3, "to_tensor": 4},
-    "data_loading": {"channel_mean_std": 1, "random_horizontal_flip": 2, "random_crop": 3, "FashionDataset": 4},
-    "architectures": {"BasicBlock": 1, "DenseLayer": 2, "Transition": 2, "DenseBlock": 2,
-                      "SqueezeExcitation": 3, "MBConv": 3, "PatchEmbed": 4, "MultiHeadSelfAttention": 4,
-                      "TiniestBlock": 5},
-    "training": {"mixup": 1, "cutmix": 2, "smooth_cross_entropy": 3, "warmup_cosine_lr": 4,
-                 "topk_accuracy": 5, "confusion_matrix": 6, "precision_recall_f1": 6},
-    "compression": {"choose_qparams": 1, "quantize": 2, "dequantize": 3, "magnitude_mask": 4,
-                    "model_sparsity": 5, "int8_size_bytes": 6},
-}
-_PART_OF = {name: number for parts in PARTS.values() for name, number in parts.items()}
 _CHECKERS = "cvbook.grading.parts."
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
 
 
+def parts(module: str) -> dict[str, int]:
+    """The graded parts of one exercise, as its checker module `cvbook.grading.parts.<module>`
+    declares them in PARTS: the name of the function or class the student writes -> the number
+    of its part in the notebook."""
+    return dict(importlib.import_module(_CHECKERS + module).PARTS)
+
+
+def _part_number(name: str) -> int | None:
+    """The part number of `name` in whichever exercise's checkers this kernel has imported."""
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith(_CHECKERS) and name in getattr(module, "PARTS", {}):
+            return module.PARTS[name]
+    return None
+
+
 def part_label(name: str) -> str:
     """"part 2 (nchw_to_nhwc)", or the bare name for something that is not a graded part."""
-    return f"part {_PART_OF[name]} ({name})" if name in _PART_OF else name
+    number = _part_number(name)
+    return f"part {number} ({name})" if number is not None else name
 
 
 def _frames(tb: TracebackType | None):
@@ -78,7 +82,7 @@ def message(etype, value, tb, user_ns: dict) -> list[str] | None:
     inner = [(f, line) for f, line in student if f.f_code.co_name != "<module>"]
     if issubclass(etype, NotImplementedError) and inner:
         name = _owner(inner[-1][0])
-        if name in _PART_OF:
+        if _part_number(name) is not None:
             return [f"{_RED}{part_label(name)[0].upper() + part_label(name)[1:]} is not answered yet:{_RESET} "
                     f"replace `raise NotImplementedError()` in its answer cell with your code, run that "
                     f"cell, then run this one again."]

@@ -11,6 +11,11 @@ from cvbook.data.stats import channel_mean_std_of_batches
 from cvbook.grading.checks import (CheckFailed, call_unchanged, check_equal, check_generator_honoured,
                                    check_tensor, check_unchanged, snapshot)
 
+
+# The graded parts, numbered as in the notebook: the name the student writes -> its part
+# (cvbook.grading.student names failures by it).
+PARTS = {"channel_mean_std": 1, "random_horizontal_flip": 2, "random_crop": 3, "FashionDataset": 4}
+
 # --------------------------------------------------------------------------- 1. mean and std
 
 

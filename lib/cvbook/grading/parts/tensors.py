@@ -8,6 +8,10 @@ import torch
 from cvbook.data import formats
 from cvbook.grading.checks import CheckFailed, call_unchanged, check_equal, check_strides, check_tensor
 
+# The graded parts, numbered as in the notebook: the name the student writes -> its part
+# (cvbook.grading.student names failures by it).
+PARTS = {"batch_memory": 1, "nchw_to_nhwc": 2, "channels_last_strides": 3, "to_tensor": 4}
+
 
 def check_batch_memory(batch_memory, n: int, shape: tuple, dtype: torch.dtype) -> None:
     """An int: the bytes of n images of `shape` (C, H, W) stored densely as `dtype`."""

@@ -16,6 +16,11 @@ from cvbook.train import mix as reference_mix
 from cvbook.train.losses import soft_cross_entropy as reference_loss
 from cvbook.train.optim import warmup_cosine_lr as reference_lr
 
+# The graded parts, numbered as in the notebook: the name the student writes -> its part
+# (cvbook.grading.student names failures by it).
+PARTS = {"mixup": 1, "cutmix": 2, "smooth_cross_entropy": 3, "warmup_cosine_lr": 4, "topk_accuracy": 5,
+         "confusion_matrix": 6, "precision_recall_f1": 6}
+
 # --------------------------------------------------------------------------- 1. MixUp
 
 
