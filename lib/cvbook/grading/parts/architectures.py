@@ -254,6 +254,9 @@ def _check_train_mode(student, reference, input_shape, seed, what, rename) -> No
     except NotImplementedError:
         raise
     except Exception as e:
+        if "in-place operation" in str(e) or "inplace operation" in str(e):
+            raise CheckFailed(f"{mode}: forward changed its input (or a tensor autograd still needs) in place, "
+                              f"so the backward pass cannot run: {type(e).__name__}: {str(e)[:200]}") from e
         raise CheckFailed(f"{mode}: a training step (forward, then backward from the output) raised "
                           f"{type(e).__name__}: {e}") from e
     check_tensor(got, expected, f"{mode}{' (BatchNorm uses the batch' + chr(39) + 's statistics)' if _has_batchnorm(reference) else ''}: output",
