@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_book import CHROMIUM, answer_quizzes
+from test_book import answer_quizzes
 
 pytestmark = pytest.mark.slow
 
@@ -62,16 +62,14 @@ def jupyterlab(repo, tmp_path):
             proc.kill()
 
 
-def test_a_quiz_answers_in_jupyterlab_offline(jupyterlab):
+def test_a_quiz_answers_in_jupyterlab_offline(jupyterlab, browser):
     from cvbook.quiz import LEVELS, load_questions
-    from playwright.sync_api import sync_playwright
 
     base, token, quiz = jupyterlab
     local = (base, base.replace("http:", "ws:"), "data:", "blob:")
     blocked = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(local)
                    else (blocked.append(route.request.url), route.abort()))
         page.goto(f"{base}/lab/tree/quiz.ipynb?token={token}")
@@ -81,7 +79,8 @@ def test_a_quiz_answers_in_jupyterlab_offline(jupyterlab):
         page.keyboard.press("Shift+Enter")
         page.wait_for_selector(".jp-OutputArea .Quiz", timeout=120_000)
         levels, problems = answer_quizzes(page)
-        browser.close()
+    finally:
+        page.close()
     assert len(levels) == len(load_questions(quiz)), levels
     assert set(levels) == set(LEVELS)
     assert not problems, "\n".join(problems)

@@ -17,7 +17,6 @@ import tarfile
 from pathlib import Path
 
 from cvbook.cli import add_option
-from cvbook.grading import course
 
 # What goes in, relative to the course root (missing ones are skipped).
 INCLUDE = ["exercises", "lib/pyproject.toml", "lib/cvbook", "book", "_config.yml", "_toc.yml",
@@ -94,6 +93,8 @@ def write_jupyter_config(config_dir: Path) -> None:
 def make_edition(out: Path | str, root: Path | str | None = None, archive: bool = False) -> Path:
     """Write the student edition into the folder `out` (emptied first); with `archive`, also
     `out`.tar.gz beside it. Returns the folder, or the archive."""
+    from cvbook.grading import course  # nbgrader's stack: only when an edition is made
+
     root, out = course.course_root(root), Path(out).resolve()
     taken = FORBIDDEN_NAMES | {item.split("/")[0] for item in INCLUDE}
     if out == root or out in root.parents or (out.parent == root and out.name in taken):
