@@ -115,8 +115,9 @@ def check_sgd_momentum_step(sgd_momentum_step, shapes: list[tuple[int, ...]], lr
             buffer = grads[i] if buffer is None else buffer   # momentum 0: PyTorch keeps no buffer, v = g
             at = f"{what}, after step {step}"
             if torch.equal(p, start[i]) and step == 1:
-                raise CheckFailed(f"{at}: params[{i}] did not change: update each parameter tensor in place "
-                                  f"(p -= ... or p.sub_(...)), as torch.optim does; rebinding a name or a list "
+                raise CheckFailed(f"{at}: params[{i}] did not change: update the velocity first, then step "
+                                  f"with the new one, p -= lr * v, changing each parameter tensor in place "
+                                  f"(p -= ... or p.sub_(...)) as torch.optim does; rebinding a name or a list "
                                   f"element leaves the caller's tensor as it was")
             if not torch.allclose(v, buffer, atol=1e-5, rtol=1e-5):
                 hint = ""
