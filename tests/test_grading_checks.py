@@ -90,8 +90,8 @@ def test_call_unchanged_reports_an_input_changed_in_place():
     call_unchanged(lambda gen: torch.rand(2, generator=gen), "draw", {"generator": g})  # a generator may advance
 
 
-@pytest.mark.parametrize("assignment", ["01_tensors", "02_data_loading", "04_architectures", "07_training",
-                                        "10_compression"])
+@pytest.mark.parametrize("assignment", ["01_tensors", "02_data_loading", "03_fundamentals", "04_architectures",
+                                        "07_training", "10_compression"])
 def test_each_assignment_has_one_checker_module_that_imports_where_references_are_stand_ins(
         assignment, repo, tmp_path):
     """The setup cell imports the assignment's checkers from cvbook.grading.parts; in the grading
