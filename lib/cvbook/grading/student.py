@@ -32,6 +32,9 @@ PARTS: dict[str, dict[str, int]] = {
                  "topk_accuracy": 5, "confusion_matrix": 6, "precision_recall_f1": 6},
     "compression": {"choose_qparams": 1, "quantize": 2, "dequantize": 3, "magnitude_mask": 4,
                     "model_sparsity": 5, "int8_size_bytes": 6},
+    "architectures_measured": {"conv2d_params": 1, "linear_params": 1, "batchnorm2d_params": 1, "conv2d_macs": 2,
+                               "median_latency_ms": 3},
+    "transfer_learning": {"set_trainable": 1, "train_mode": 2, "replace_head": 3, "discriminative_param_groups": 4},
 }
 _PART_OF = {name: number for parts in PARTS.values() for name, number in parts.items()}
 _CHECKERS = "cvbook.grading.parts."
