@@ -94,9 +94,12 @@ class TimmStyle(nn.Module):
 STYLES = {"resnet": ResNetStyle, "torchvision": TorchvisionStyle, "mlp": TorchvisionStyle, "timm": TimmStyle}
 
 
-def make_model(style: str, seed: int, width: int = 4, num_classes: int = 10, in_chans: int = 1) -> nn.Module:
+def make_model(style: str, seed: int, width: int = 4, num_classes: int = 10, in_chans: int = 1,
+               trainable: tuple[str, ...] | None = None) -> nn.Module:
     """One of the small models, every parameter and BatchNorm statistic a distinct random
-    value (so that a returned tensor says which parameter it is)."""
+    value (so that a returned tensor says which parameter it is). trainable: prefixes of the
+    parameters left trainable, every other one frozen (None: all trainable); done here, so that
+    a test of one part never depends on the student's answer to another."""
     torch.manual_seed(seed)
     kwargs = {"mlp": True} if style == "mlp" else {}
     model = STYLES[style](width, num_classes, in_chans, **kwargs)
@@ -108,6 +111,9 @@ def make_model(style: str, seed: int, width: int = 4, num_classes: int = 10, in_
             if isinstance(m, _BatchNorm):
                 m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
                 m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+    if trainable is not None:
+        for name, p in model.named_parameters():
+            p.requires_grad = any(_prefix_matches(name, prefix) for prefix in trainable)
     return model
 
 
