@@ -131,6 +131,18 @@ def test_efficiency_counts_by_hand():
             "train_memory_bytes_batch64"} <= report.keys()
 
 
+def test_median_latency_skips_the_warmup_and_takes_the_median():
+    from cvbook.evaluate import median_latency_ms
+
+    durations = iter([5.0, 5.0, 0.004, 0.001, 0.100, 0.002])   # two warm-up calls, then four timed
+    now = [0.0]
+
+    def fn(x):
+        now[0] += next(durations)
+
+    assert median_latency_ms(fn, torch.zeros(1), warmup=2, runs=4, clock=lambda: now[0]) == pytest.approx(3.0)
+
+
 def test_measuring_leaves_the_model_unchanged():
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(400, 3)).eval()
     model(torch.randn(2, 1, 12, 12)).sum().backward()

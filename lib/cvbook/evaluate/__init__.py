@@ -4,8 +4,8 @@ Markdown tables."""
 
 from cvbook.evaluate.analysis import mistake_gallery, mistakes, most_confused_pairs
 from cvbook.evaluate.efficiency import (back_to_back_ms, count_macs, count_parameters, cpu_latency_ms,
-                                        efficiency_report, latency_samples_ms, saved_bytes, size_on_disk,
-                                        training_memory_bytes)
+                                        efficiency_report, latency_samples_ms, median_latency_ms,
+                                        saved_bytes, size_on_disk, training_memory_bytes)
 from cvbook.evaluate.features import feature_maps, layer_names
 from cvbook.evaluate.metrics import (accuracy, classification_report, confusion_matrix,
                                      format_classification_report, topk_accuracy)
@@ -15,7 +15,7 @@ from cvbook.evaluate.tables import compression_table, markdown_table
 
 __all__ = ["accuracy", "back_to_back_ms", "classification_report", "compression_table", "confusion_matrix",
            "count_macs", "count_parameters", "cpu_latency_ms", "efficiency_report", "feature_maps",
-           "format_classification_report", "latency_samples_ms", "layer_names", "markdown_table",
+           "format_classification_report", "latency_samples_ms", "layer_names", "markdown_table", "median_latency_ms",
            "mistake_gallery", "mistakes", "most_confused_pairs", "saved_bytes",
            "plot_confusion_matrix", "plot_feature_maps", "plot_history", "save_figure",
            "size_on_disk", "topk_accuracy", "training_memory_bytes"]

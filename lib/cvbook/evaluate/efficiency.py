@@ -51,22 +51,35 @@ def latency_samples_ms(fn: Callable, x: torch.Tensor, repeats: int) -> list[floa
     return times
 
 
+def median_latency_ms(fn: Callable, x: torch.Tensor, warmup: int = 3, runs: int = 20,
+                      clock: Callable[[], float] | None = None) -> float:
+    """Median time of `runs` calls `fn(x)`, in milliseconds, after `warmup` calls that are not
+    timed (the first calls pay for memory allocation and kernel selection). `clock` reads the
+    time in seconds, time.perf_counter by default. The median resists the spikes of a shared
+    machine; quote it with the machine it ran on."""
+    clock = clock or time.perf_counter
+    for _ in range(warmup):
+        fn(x)
+    times = []
+    for _ in range(runs):
+        start = clock()
+        fn(x)
+        times.append((clock() - start) * 1000)
+    return statistics.median(times)
+
+
 @torch.no_grad()
 def cpu_latency_ms(model: nn.Module, input_shape: tuple[int, ...], repeats: int = 20,
                    warmup: int = 3) -> float:
-    """Median wall time of one forward pass on the CPU, in milliseconds. The median
-    resists the spikes of a shared machine; quote it with the machine it ran on.
-    Runs in eval mode; the model's own mode is restored afterwards."""
+    """Median wall time of one forward pass on the CPU, in milliseconds (median_latency_ms
+    on a random batch of `input_shape`). Runs in eval mode; the model's own mode is restored afterwards."""
     was_training = model.training
     model.eval()
     x = torch.randn(input_shape, device=next(model.parameters()).device)
     try:
-        for _ in range(warmup):
-            model(x)
-        times = latency_samples_ms(model, x, repeats)
+        return median_latency_ms(model, x, warmup, repeats)
     finally:
         model.train(was_training)
-    return statistics.median(times)
 
 
 @torch.no_grad()

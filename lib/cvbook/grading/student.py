@@ -111,7 +111,8 @@ def _passed_line(raw_cell: str, user_ns: dict) -> str | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             function = user_ns.get(node.func.id)
-            if getattr(function, "__module__", "").startswith(_CHECKERS):
+            if getattr(function, "__module__", "").startswith(_CHECKERS) and \
+                    str(getattr(function, "__name__", "")).startswith("check_"):   # not a model or helper
                 checks += 1
                 if node.args and isinstance(node.args[0], ast.Name) and node.args[0].id not in names:
                     names.append(node.args[0].id)
