@@ -274,6 +274,19 @@ def reliability_table(logits, labels, n_bins=15):
 """,
     },
     "expected_calibration_error": {
+        "float32_own_bins": """
+def expected_calibration_error(logits, labels, n_bins=15):
+    probs = logits.softmax(dim=-1)
+    confidence = probs.amax(dim=-1)
+    right = (probs.argmax(dim=-1) == labels).float()
+    edges = torch.linspace(0, 1, n_bins + 1)
+    total = torch.zeros(())
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (confidence > lo) & (confidence <= hi)
+        if inside.sum() > 0:
+            total += inside.float().mean() * (right[inside].mean() - confidence[inside].mean()).abs()
+    return total.item()
+""",
         "loop_over_bins": """
 def expected_calibration_error(logits, labels, n_bins=15):
     confidence, predicted = torch.softmax(logits.double(), 1).max(1)
