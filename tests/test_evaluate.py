@@ -185,3 +185,60 @@ def test_plots_are_written_as_png(tmp_path):
         plot_history(history, "top5")
     with pytest.raises(ValueError, match="val_loss"):
         plot_history({"train_loss": [1.0]}, "loss")
+
+
+def test_reliability_table_and_ece_by_hand():
+    from cvbook.evaluate import expected_calibration_error, reliability_table
+
+    # confidences 0.5 (tie, right), 1.0 (right), sigmoid(1) = 0.731 (wrong): bins of width 1/4
+    logits = torch.tensor([[0.0, 0.0], [100.0, 0.0], [1.0, 0.0]])
+    labels = torch.tensor([0, 0, 1])
+    table = reliability_table(logits, labels, n_bins=4)
+    assert table["count"].tolist() == [0, 1, 1, 1]          # 0.5 lies in (0.25, 0.5], 1.0 in the last bin
+    assert table["accuracy"].tolist() == [0.0, 1.0, 0.0, 1.0]
+    conf = torch.sigmoid(torch.tensor(1.0, dtype=torch.float64)).item()
+    assert table["confidence"].tolist() == pytest.approx([0.0, 0.5, conf, 1.0])
+    assert expected_calibration_error(logits, labels, n_bins=4) == pytest.approx((0.5 + conf) / 3)
+
+
+def test_ece_equals_a_loop_over_bins_and_is_zero_when_calibrated():
+    from cvbook.evaluate import expected_calibration_error
+
+    torch.manual_seed(0)
+    logits, labels = torch.randn(2000, 10) * 3, torch.randint(0, 10, (2000,))
+    conf, pred = logits.double().softmax(1).max(1)
+    correct = (pred == labels).double()
+    ece = 0.0
+    for m in range(15):
+        inside = (conf > m / 15) & (conf <= (m + 1) / 15)
+        if inside.any():
+            ece += inside.double().mean() * (correct[inside].mean() - conf[inside].mean()).abs()
+    assert expected_calibration_error(logits, labels) == pytest.approx(float(ece), abs=1e-12)
+    # every prediction at confidence 0.75 and right three times in four: calibrated
+    two = torch.tensor([[torch.log(torch.tensor(3.0)), 0.0]]).repeat(4, 1)
+    assert expected_calibration_error(two, torch.tensor([0, 0, 0, 1]), n_bins=10) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="labels"):
+        expected_calibration_error(logits, labels[:5])
+
+
+def test_pareto_front_keeps_the_models_nothing_beats_on_both_axes():
+    from cvbook.evaluate import pareto_front
+
+    results = {"a": {"accuracy": 0.90, "latency_ms": 1.0}, "b": {"accuracy": 0.92, "latency_ms": 2.0},
+               "c": {"accuracy": 0.91, "latency_ms": 3.0},      # b is better and faster
+               "d": {"accuracy": 0.92, "latency_ms": 2.5},      # as good as b, slower
+               "e": {"accuracy": 0.90, "latency_ms": 1.0},      # equal to a: neither beats the other
+               "f": {"accuracy": 0.95, "latency_ms": 9.0}}
+    assert pareto_front(results) == ["a", "e", "b", "f"]
+    assert pareto_front({"x": {"acc": 1, "ms": 1}}, quality="acc", cost="ms") == ["x"]
+    assert pareto_front({}) == []
+
+
+def test_set_speedups_divides_the_float32_row_of_the_same_model():
+    from cvbook.evaluate import set_speedups
+
+    rows = [{"model": "m", "variant": "int8", "latency_b1_ms": 1.0, "latency_b64_ms": 20.0},
+            {"model": "m", "variant": "float32", "latency_b1_ms": 2.0, "latency_b64_ms": 10.0},
+            {"model": "n", "variant": "int8", "latency_b1_ms": 1.0, "latency_b64_ms": 3.0}]
+    assert set_speedups(rows) is rows
+    assert [(r["speedup_b1"], r["speedup_b64"]) for r in rows] == [(2.0, 0.5), (1.0, 1.0), (None, None)]

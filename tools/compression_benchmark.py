@@ -37,6 +37,7 @@ from cvbook.compress import prune as pruning
 from cvbook.compress.size import compressed_size, file_size, to_sparse_state_dict
 from cvbook.evaluate import accuracy as _accuracy
 from cvbook.evaluate import back_to_back_ms, compression_table, saved_bytes, size_on_disk
+from cvbook.evaluate.tables import set_speedups  # noqa: F401 - also read by tests as benchmark.set_speedups
 from cvbook import hardware
 from cvbook.files import atomic_write
 
@@ -258,20 +259,6 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
         if row["size_bytes"]:
             row["size_ratio"] = round(float_size / row["size_bytes"], 3)
     return set_speedups(rows)
-
-
-def set_speedups(rows: list[dict]) -> list[dict]:
-    """Set each row's speedup_b1/speedup_b64 to the float32 row's latency over the row's
-    own latency (of the same model and batch size), so that "x float" always equals
-    float32 ms / row ms as the table shows them. Rows are changed in place and returned."""
-    base = {r["model"]: r for r in rows if r["variant"] == "float32"}
-    for row in rows:
-        ref = base.get(row["model"])
-        for batch in ("b1", "b64"):
-            ms = row.get(f"latency_{batch}_ms")
-            ref_ms = ref.get(f"latency_{batch}_ms") if ref else None
-            row[f"speedup_{batch}"] = round(ref_ms / ms, 3) if ms and ref_ms else None
-    return rows
 
 
 def write_results(result: dict, out_dir: str | os.PathLike) -> Path:

@@ -33,3 +33,18 @@ def compression_table(rows: list[dict]) -> str:
     lines = table.split("\n")
     lines[1] = "|---|---|" + "---:|" * 9 + "---|"
     return "\n".join(lines)
+
+
+def set_speedups(rows: list[dict]) -> list[dict]:
+    """Set each row's speedup_b1/speedup_b64 to the float32 row's latency over the row's
+    own latency (of the same model and batch size), so that "x float" always equals
+    float32 ms / row ms as the table shows them; None where either latency is missing (or
+    0) or the model has no float32 row. Rows are changed in place and returned."""
+    base = {r["model"]: r for r in rows if r["variant"] == "float32"}
+    for row in rows:
+        ref = base.get(row["model"])
+        for batch in ("b1", "b64"):
+            ms = row.get(f"latency_{batch}_ms")
+            ref_ms = ref.get(f"latency_{batch}_ms") if ref else None
+            row[f"speedup_{batch}"] = round(ref_ms / ms, 3) if ms and ref_ms else None
+    return rows
