@@ -185,7 +185,7 @@ def graded(tmp_path_factory):
     (root / "submitted" / "invalid_json" / "toy" / toy.NOTEBOOK).write_text('{"cells": [ not json')
     before = _hash_tree(root)
     gradebook_before = (root / "gradebook.db").stat().st_ino
-    results = grade.grade_assignment(toy.ASSIGNMENT, root, jobs=2, timeout=60, cell_timeout=8, memory_mb=1500)
+    results = grade.grade_assignment(toy.ASSIGNMENT, root, jobs=2, timeout=60, cell_timeout=20, memory_mb=1500)
     return root, {r.student: r for r in results}, before, gradebook_before
 
 
