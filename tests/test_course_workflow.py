@@ -19,10 +19,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -190,6 +192,39 @@ def term(tmp_path_factory, repo):
     return {"root": root, "students": students, "listed": listed, "before_release": before_release}
 
 
+def test_a_hub_exchange_outside_the_course_root(tmp_path, repo, monkeypatch):
+    """Section 9's JupyterHub set-up: one exchange folder for every server, set in the
+    course's nbgrader_config.py after apply_course_settings; the students' file without
+    student_id, so the hub user name is the id (here as a Docker spawner's `jovyan` with
+    JUPYTERHUB_USER). Release, fetch, submit and collect go through that folder only."""
+    from nbgrader import utils as nbgrader_utils
+
+    root, shared = tmp_path / "course", tmp_path / "srv" / "nbgrader" / "exchange"
+    (root / "solutions" / A).mkdir(parents=True)
+    shutil.copy(repo / "nbgrader_config.py", root / "nbgrader_config.py")
+    with open(root / "nbgrader_config.py", "a") as f:
+        f.write(f'c.Exchange.root = "{shared}"\n')
+    nbformat.write(toy.source_notebook(), root / "solutions" / A / NB)
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)  # the hub's administrator makes it, writable by every user
+    course.release(root)
+    nbgrader(root, "release_assignment", A)
+    student = Student(tmp_path / "students", "grace", shared, root)
+    (student.dir / "nbgrader_config.py").write_text(
+        f'c = get_config()\nc.CourseDirectory.course_id = "cvbook"\nc.Exchange.root = "{shared}"\n')
+    monkeypatch.setattr(nbgrader_utils, "get_osusername", lambda: "jovyan")
+    monkeypatch.setenv("JUPYTERHUB_USER", "grace")
+    assert [a["assignment_id"] for a in student.tab("list_assignments", "cvbook")] == [A]
+    student.tab("fetch_assignment", "cvbook", A)
+    student.answer({})
+    student.tab("submit_assignment", "cvbook", A)
+    nbgrader(root, "collect", A)
+    assert (root / "submitted" / "grace" / A / NB).is_file()
+    assert list((shared / "cvbook" / "inbound").glob(f"grace+{A}+*"))
+    local = root / "exchange"  # the one-machine exchange stays unused
+    assert not local.exists() or not any(local.rglob("*.ipynb"))
+
+
 def fetched_page(student: Student) -> str:
     pages = list((student.dir / A / "feedback").glob("*/functions.html"))
     assert len(pages) == 1, f"{student.name} fetched {pages}"
@@ -239,6 +274,63 @@ def test_every_place_shows_the_same_final_score(term):
         assert float(canvas_by_id[student][canvas[0].index(A)]) == pytest.approx(final), student
         assert float(moodle[student][A]) == pytest.approx(final), student
         assert float(_shown_final(fetched_page(term["students"][student]))) == pytest.approx(final), student
+
+
+@pytest.fixture
+def formgrader(term, tmp_path):
+    """The instructor's JupyterLab in the course root (nbgrader's formgrader on, as installed)."""
+    home, port = tmp_path / "home", _free_port()
+    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+           "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+           "IPYTHONDIR": str(home / ".ipython"), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.root_dir={term['root']}", "--IdentityProvider.token=", "--ServerApp.password="],
+        cwd=term["root"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"jupyter lab stopped:\n{proc.stdout.read()[-3000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_instructor_sees_the_graded_submissions_in_the_formgrader(term, formgrader, browser):
+    """Manage Submissions lists who submitted, with the scores before the late penalty (what
+    nbgrader's formgrader shows; the penalty is on the feedback pages and in the exports)."""
+    truth = course.scores(term["root"], A)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(f"{formgrader}/formgrader/manage_submissions/{A}")
+        page.wait_for_selector("td.score:not(:empty)", timeout=60_000)
+        rows = page.eval_on_selector_all("tbody tr", "rows => rows.map(r => r.innerText)")
+        shown = {s: next((r for r in rows if s in r.lower()), "") for s in truth}
+        for student, record in truth.items():
+            assert f"{record['raw_score']:g} / {MAX:g}" in shown[student], (student, rows)
+        assert not any("dee" in r.lower() for r in rows), rows  # no submission, no row
+        page.goto(f"{formgrader}/formgrader/manage_students")
+        page.wait_for_selector("tbody tr td", timeout=60_000)
+        listed = page.inner_text("tbody").lower()
+        assert all(last.lower() in listed for _, last, *_ in ROSTER), listed
+    finally:
+        page.close()
 
 
 def test_feedback_pages_carry_manual_scores_comments_and_the_penalty(term):
