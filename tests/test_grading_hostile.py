@@ -50,6 +50,10 @@ HOSTILE = {
                                 "    while json.loads(h.recv_frame(s)).get('op') != 'done':\n"
                                 "        h.send_frame(s, json.dumps({'ok': True, 'value': 4}).encode())\n"
                                 "h.serve = fake"}, set()),
+    # Warnings and other stderr from correct code: nbgrader alone would score the test 0.
+    "writes_to_stderr": ({"total": "import sys, warnings\ndef total(xs):\n    warnings.warn('total: a slow path')\n"
+                                   "    print('debug', file=sys.stderr)\n    return float(np.sum(xs))"},
+                         {"double", "square", "total"}),
     "prints_500_mb": ({"double": "def double(x):\n    return 2 * x\nfor _ in range(500):\n    print('x' * (1 << 20))"},
                       {"double", "square", "total"}),
     "monkeypatches": ({

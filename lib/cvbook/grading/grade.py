@@ -191,7 +191,11 @@ class SandboxedExecute(Execute):
             worker.join(self.timeout + 30)
             with contextlib.suppress(OSError):
                 os.unlink(path)
-        printed = [o for o in serve.outputs if o.output_type == "stream"]
+        # What the kernel printed while serving the test stays visible, but as stdout: nbgrader
+        # scores any stderr in a test cell as a failure, and the student's warnings (or the
+        # last words of processes they started) are not the verdict; the grader's error is.
+        printed = [nbformat.v4.new_output("stream", name="stdout", text=o.text)
+                   for o in serve.outputs if o.output_type == "stream"]
         interrupted = [o for o in serve.outputs if o.output_type == "error" and o.ename == "KeyboardInterrupt"]
         outputs = result["outputs"] if "outputs" in result else [_error_output("GraderError", "the test did not finish")]
         if interrupted:  # the student's code ran past the cell's time limit: that is the verdict
