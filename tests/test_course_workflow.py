@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import pytest
 
 from cvbook import cli
 from cvbook.grading import course
+from conftest import jupyterlab_server
 import toy_course as toy  # the toy assignment (three graded functions): imported here only
 
 pytestmark = pytest.mark.slow
@@ -279,37 +279,8 @@ def test_every_place_shows_the_same_final_score(term):
 @pytest.fixture
 def formgrader(term, tmp_path):
     """The instructor's JupyterLab in the course root (nbgrader's formgrader on, as installed)."""
-    home, port = tmp_path / "home", _free_port()
-    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-           "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "IPYTHONDIR": str(home / ".ipython"), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.root_dir={term['root']}", "--IdentityProvider.token=", "--ServerApp.password="],
-        cwd=term["root"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"jupyter lab stopped:\n{proc.stdout.read()[-3000:]}")
-                time.sleep(0.5)
+    with jupyterlab_server(term["root"], tmp_path / "home") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_the_instructor_sees_the_graded_submissions_in_the_formgrader(term, formgrader, browser):

@@ -4,62 +4,24 @@ then nbgrader's Validate button."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, jupyterlab_server
 from cvbook.grading import edition
 
 ANSWER = "def batch_memory(n, shape, dtype):\n    return n * shape[0] * shape[1] * shape[2] * dtype.itemsize\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab serving a fresh student edition, with its own HOME and the edition's config."""
     out = edition.make_edition(tmp_path_factory.mktemp("lab") / "cvbook-student", REPO)
-    home = tmp_path_factory.mktemp("home")
-    port = _free_port()
-    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-           "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "IPYTHONDIR": str(home / ".ipython"), "JUPYTER_CONFIG_PATH": str(out / "jupyter"),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.root_dir={out}", "--IdentityProvider.token=", "--ServerApp.password=",
-         "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=True"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"jupyter lab stopped:\n{proc.stdout.read()[-3000:]}")
-                time.sleep(0.5)
+    with jupyterlab_server(out, tmp_path_factory.mktemp("home"), "--LabApp.expose_app_in_browser=True",
+                           "--ServerApp.disable_check_xsrf=True", config_path=out / "jupyter") as url:
         yield url, out
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
 
 
 def _kernel_ready(page) -> None:

@@ -4,25 +4,13 @@ this machine blocked; every question answers a wrong and a right answer with its
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import jupyterlab_server
 from test_book import answer_quizzes
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -33,46 +21,21 @@ def jupyterlab(repo, tmp_path):
     nb.cells = [nbformat.v4.new_code_cell(f"from cvbook.quiz import show_quiz\nshow_quiz({str(quiz)!r})")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "quiz.ipynb")
-    port, token = free_port(), "cvbook-quiz-test"
-    home = tmp_path / "home"
-    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / ".ipython"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.Popen([Path(sys.executable).parent / "jupyter-lab", "--no-browser", "--allow-root",
-                             "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={tmp_path}"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start on port {port}")
-                time.sleep(1)
-        yield base, token, quiz
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with jupyterlab_server(tmp_path, tmp_path / "home") as url:
+        yield url, quiz
 
 
 def test_a_quiz_answers_in_jupyterlab_offline(jupyterlab, browser):
     from cvbook.quiz import LEVELS, load_questions
 
-    base, token, quiz = jupyterlab
+    base, quiz = jupyterlab
     local = (base, base.replace("http:", "ws:"), "data:", "blob:")
     blocked = []
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(local)
                    else (blocked.append(route.request.url), route.abort()))
-        page.goto(f"{base}/lab/tree/quiz.ipynb?token={token}")
+        page.goto(f"{base}/lab/tree/quiz.ipynb")
         page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=120_000)
         page.wait_for_selector("#jp-main-statusbar :text('Idle')", timeout=120_000)   # the kernel is up
         page.click(".jp-Notebook .jp-Cell .jp-InputArea-editor")

@@ -212,14 +212,22 @@ def call_unchanged(function: Callable, name: str, inputs: dict[str, Any], kwargs
     if what is None:
         result = function(*inputs.values(), **kwargs)
     else:
-        try:
-            result = function(*inputs.values(), **kwargs)
-        except (CheckFailed, NotImplementedError):
-            raise
-        except Exception as error:  # noqa: BLE001 - the student's exception, reported with the case
-            raise CheckFailed(raised(what, name, error, hint)) from None
+        result = call_reported(function, name, tuple(inputs.values()), kwargs, what, hint)
     check_unchanged(name, before, watched, what)
     return result
+
+
+def call_reported(function: Callable, name: str, args: tuple, kwargs: dict[str, Any], what: str,
+                  hint: str = "") -> Any:
+    """`function(*args, **kwargs)`; an exception the student's code raises becomes a failure
+    that names the case `what`, followed by `hint` (for calls whose inputs are meant to change,
+    such as a model the function freezes, where call_unchanged does not apply)."""
+    try:
+        return function(*args, **kwargs)
+    except (CheckFailed, NotImplementedError):
+        raise
+    except Exception as error:  # noqa: BLE001 - the student's exception, reported with the case
+        raise CheckFailed(raised(what, name, error, hint)) from None
 
 
 def raised(what: str, name: str, error: BaseException, hint: str = "") -> str:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from cvbook.evaluate import efficiency
-from cvbook.grading.checks import CheckFailed, check_number, check_unchanged, raised, snapshot
+from cvbook.grading.checks import CheckFailed, call_reported, check_number, check_unchanged, snapshot
 
 
 # The graded parts, numbered as in the notebook: the name the student writes -> its part
@@ -29,15 +29,6 @@ PARTS = {"conv2d_params": 1, "linear_params": 1, "batchnorm2d_params": 1, "conv2
 
 def _pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
-def _call(function, name: str, args: tuple, kwargs: dict, what: str, hint: str = ""):
-    try:
-        return function(*args, **kwargs)
-    except (CheckFailed, NotImplementedError):
-        raise
-    except Exception as error:  # noqa: BLE001 - the student's exception, with the case
-        raise CheckFailed(raised(what, name, error, hint)) from None
 
 
 def _params(layer: nn.Module) -> int:
@@ -53,7 +44,7 @@ def check_conv2d_params(conv2d_params, in_channels: int, out_channels: int, kern
     what = (f"conv2d_params({in_channels}, {out_channels}, kernel_size={kernel_size!r}, groups={groups}, "
             f"bias={bias})")
     expected = _params(nn.Conv2d(in_channels, out_channels, kernel_size, groups=groups, bias=bias, device="meta"))
-    got = _call(conv2d_params, "conv2d_params", (in_channels, out_channels, kernel_size),
+    got = call_reported(conv2d_params, "conv2d_params", (in_channels, out_channels, kernel_size),
                 {"groups": groups, "bias": bias}, what)
     kh, kw = _pair(kernel_size)
     weights = out_channels * (in_channels // groups) * kh * kw
@@ -77,7 +68,7 @@ def check_linear_params(linear_params, in_features: int, out_features: int, bias
     """An int: the parameters of nn.Linear(in_features, out_features, bias=bias)."""
     what = f"linear_params({in_features}, {out_features}, bias={bias})"
     expected = _params(nn.Linear(in_features, out_features, bias=bias, device="meta"))
-    got = _call(linear_params, "linear_params", (in_features, out_features), {"bias": bias}, what)
+    got = call_reported(linear_params, "linear_params", (in_features, out_features), {"bias": bias}, what)
     if isinstance(got, int) and got != expected and got == in_features * out_features + (0 if bias else out_features):
         raise CheckFailed(f"{what}: expected {expected}, got {got}: one bias per output when bias=True, none "
                           f"when bias=False")
@@ -88,7 +79,7 @@ def check_batchnorm2d_params(batchnorm2d_params, num_features: int) -> None:
     """An int: the parameters of nn.BatchNorm2d(num_features)."""
     what = f"batchnorm2d_params({num_features})"
     expected = _params(nn.BatchNorm2d(num_features, device="meta"))
-    got = _call(batchnorm2d_params, "batchnorm2d_params", (num_features,), {}, what)
+    got = call_reported(batchnorm2d_params, "batchnorm2d_params", (num_features,), {}, what)
     if isinstance(got, int) and got in (4 * num_features, 4 * num_features + 1):
         raise CheckFailed(f"{what}: expected {expected}, got {got}: the running mean and variance are buffers "
                           f"(statistics, not learned): only the scale and the shift are parameters")
@@ -164,7 +155,7 @@ def check_conv2d_macs(conv2d_macs, in_channels, out_channels, kernel_size, input
     what = (f"conv2d_macs({in_channels}, {out_channels}, kernel_size={kernel_size!r}, "
             f"input_size={input_size!r}, " + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")")
     expected = expected_conv2d_macs(in_channels, out_channels, kernel_size, input_size, **kwargs)
-    got = _call(conv2d_macs, "conv2d_macs", (in_channels, out_channels, kernel_size, input_size), kwargs, what)
+    got = call_reported(conv2d_macs, "conv2d_macs", (in_channels, out_channels, kernel_size, input_size), kwargs, what)
     if isinstance(got, int) and not isinstance(got, bool) and got != expected:
         for description, value in _mistakes(in_channels, out_channels, kernel_size, input_size, stride, padding,
                                             dilation, groups):
@@ -244,7 +235,7 @@ def check_median_latency_ms(median_latency_ms, warmup: int, timed_ms: list[float
     what = (f"median_latency_ms(model, x, warmup={warmup}, runs={runs}, clock=model.now) with a model whose "
             f"warm-up calls take {warmup_ms:g} ms each and whose timed calls take {timed} ms")
     before = snapshot({"x": x})
-    got = _call(median_latency_ms, "median_latency_ms", (model, x), {"warmup": warmup, "runs": runs,
+    got = call_reported(median_latency_ms, "median_latency_ms", (model, x), {"warmup": warmup, "runs": runs,
                                                                       "clock": model.now}, what)
     check_unchanged("median_latency_ms", before, {"x": x}, what)
     calls = int(model.calls)

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cvbook import transfer
-from cvbook.grading.checks import CheckFailed, call_unchanged, check_number, raised
+from cvbook.grading.checks import CheckFailed, call_reported, call_unchanged, check_number
 
 
 # The graded parts, numbered as in the notebook: the name the student writes -> its part
@@ -148,15 +148,6 @@ def _changed_values(before: dict, model: nn.Module, skip=()) -> str | None:
     return None
 
 
-def _call(function, name, args, kwargs, what, hint=""):
-    try:
-        return function(*args, **kwargs)
-    except (CheckFailed, NotImplementedError):
-        raise
-    except Exception as error:  # noqa: BLE001 - the student's exception, with the case
-        raise CheckFailed(raised(what, name, error, hint)) from None
-
-
 def _prefix_matches(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
@@ -171,7 +162,7 @@ def check_set_trainable(set_trainable, model: nn.Module, prefixes: tuple[str, ..
     reference = copy.deepcopy(model)
     expected = transfer.set_trainable(reference, prefixes)
     before = _state(model)
-    got = _call(set_trainable, "set_trainable", (model, prefixes), {}, what)
+    got = call_reported(set_trainable, "set_trainable", (model, prefixes), {}, what)
     change = _changed_values(before, model)
     if change:
         raise CheckFailed(f"{what}: {change}; freezing only sets requires_grad")
@@ -239,7 +230,7 @@ def check_train_mode(train_mode, model: nn.Module, batch: int = 4) -> None:
     reference.train()
     transfer._freeze_frozen_batchnorm(reference)
     before = _state(model)
-    _call(train_mode, "train_mode", (model,), {}, what)
+    call_reported(train_mode, "train_mode", (model,), {}, what)
     change = _changed_values(before, model)
     if change:
         raise CheckFailed(f"{what}: {change}; only the train/eval modes may change")
@@ -304,7 +295,7 @@ def check_replace_head(replace_head, model: nn.Module, num_classes: int) -> None
     old_weight = old.weight.detach().clone()
     before = _state(model)
     keys = set(before["values"])
-    got = _call(replace_head, "replace_head", (model, num_classes), {}, what)
+    got = call_reported(replace_head, "replace_head", (model, num_classes), {}, what)
     now = model.state_dict()
     if set(now) != keys:
         added, removed = sorted(set(now) - keys), sorted(keys - set(now))
