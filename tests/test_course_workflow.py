@@ -283,7 +283,7 @@ def formgrader(term, tmp_path):
         yield url
 
 
-def test_the_instructor_sees_the_graded_submissions_in_the_formgrader(term, formgrader, browser):
+def test_the_instructor_sees_the_graded_submissions_in_the_formgrader(term, formgrader, browser, tmp_path):
     """Manage Submissions lists who submitted, with the scores before the late penalty (what
     nbgrader's formgrader shows; the penalty is on the feedback pages and in the exports)."""
     truth = course.scores(term["root"], A)
@@ -296,10 +296,12 @@ def test_the_instructor_sees_the_graded_submissions_in_the_formgrader(term, form
         for student, record in truth.items():
             assert f"{record['raw_score']:g} / {MAX:g}" in shown[student], (student, rows)
         assert not any("dee" in r.lower() for r in rows), rows  # no submission, no row
+        page.screenshot(path=str(tmp_path / "manage_submissions.png"))
         page.goto(f"{formgrader}/formgrader/manage_students")
         page.wait_for_selector("tbody tr td", timeout=60_000)
         listed = page.inner_text("tbody").lower()
         assert all(last.lower() in listed for _, last, *_ in ROSTER), listed
+        page.screenshot(path=str(tmp_path / "manage_students.png"))
     finally:
         page.close()
 
