@@ -86,3 +86,15 @@ def test_every_glossary_link_names_a_defined_term():
         for m in re.finditer(r"\{term\}`([^`]+)`", page.read_text()):
             target = re.sub(r".*<(.+)>$", r"\1", m.group(1)).strip().lower()
             assert target in terms, f"{page.name}: {{term}} link to undefined term {target!r}"
+
+
+@pytest.mark.parametrize("chapter", toc_chapters())
+def test_saving_a_chapter_in_jupyterlab_changes_nothing(chapter):
+    """JupyterLab opens the chapters through jupytext and writes them back on every autosave:
+    they are kept in jupytext's own form, so opening one leaves no diff."""
+    import jupytext
+
+    path = REPO / f"{chapter}.md"
+    text = path.read_text()
+    assert jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="md:myst") == text, \
+        f"{chapter}: jupytext rewrites it (run `jupytext --to md:myst {chapter}.md` once)"
