@@ -290,7 +290,7 @@ def test_the_instructor_sees_the_graded_submissions_in_the_formgrader(term, form
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         page.goto(f"{formgrader}/formgrader/manage_submissions/{A}")
-        page.wait_for_selector("td.score:not(:empty)", timeout=60_000)
+        page.locator("tbody td.score", has_text=" / ").first.wait_for(timeout=60_000)
         rows = page.eval_on_selector_all("tbody tr", "rows => rows.map(r => r.innerText)")
         shown = {s: next((r for r in rows if s in r.lower()), "") for s in truth}
         for student, record in truth.items():
@@ -298,7 +298,7 @@ def test_the_instructor_sees_the_graded_submissions_in_the_formgrader(term, form
         assert not any("dee" in r.lower() for r in rows), rows  # no submission, no row
         page.screenshot(path=str(tmp_path / "manage_submissions.png"))
         page.goto(f"{formgrader}/formgrader/manage_students")
-        page.wait_for_selector("tbody tr td", timeout=60_000)
+        page.locator("tbody", has_text=ROSTER[0][1]).wait_for(timeout=60_000)  # past "loading, please wait..."
         listed = page.inner_text("tbody").lower()
         assert all(last.lower() in listed for _, last, *_ in ROSTER), listed
         page.screenshot(path=str(tmp_path / "manage_students.png"))
