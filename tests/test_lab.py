@@ -94,3 +94,4 @@ def test_a_student_runs_an_exercise_fills_a_part_and_validates(lab, browser, tmp
     for number, name in ((2, "nchw_to_nhwc"), (3, "channels_last_strides"), (4, "to_tensor")):
         assert f"Part {number} ({name}) is not answered yet" in text, text
     assert "Part 1 (batch_memory)" not in text and "Traceback" not in text, text
+    assert page.get_by_text("get notified about official Jupyter news").count() == 0  # no news prompt

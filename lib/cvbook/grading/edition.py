@@ -83,8 +83,11 @@ def write_jupyter_config(config_dir: Path) -> None:
     # The server's own config file: its settings win over the extensions' config.d entries.
     server = config_dir / "jupyter_server_config.json"
     server.parent.mkdir(parents=True, exist_ok=True)
-    server.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
-        name: False for name in SERVER_EXTENSIONS_OFF}}}, indent=2) + "\n")
+    # JupyterLab's news feed and update check ask students about the network on first start.
+    server.write_text(json.dumps({
+        "ServerApp": {"jpserver_extensions": {name: False for name in SERVER_EXTENSIONS_OFF}},
+        "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
+    }, indent=2) + "\n")
     lab = config_dir / "labconfig" / "page_config.json"
     lab.parent.mkdir(parents=True, exist_ok=True)
     lab.write_text(json.dumps({"disabledExtensions": {name: True for name in LAB_PLUGINS_OFF}}, indent=2) + "\n")
