@@ -30,7 +30,9 @@ FORBIDDEN_NAMES = {"solutions", "gradebook.db", "submitted", "autograded", "feed
 
 # nbgrader's instructor extensions, off in the student's JupyterLab.
 SERVER_EXTENSIONS_OFF = ["nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list"]
-LAB_PLUGINS_OFF = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+# (and JupyterLab's prompt about fetching its news feed, which the server no longer serves)
+LAB_PLUGINS_OFF = ["@jupyterlab/apputils-extension:announcements",
+                   "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                    "@jupyter/nbgrader:course-list"]
 
 README = """\
