@@ -60,7 +60,9 @@ def test_the_instructor_tools_are_off(made):
                                                           "nbgrader.server_extensions.course_list": False}
     lab = json.loads((out / "jupyter/labconfig/page_config.json").read_text())
     assert set(lab["disabledExtensions"]) == {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-                                              "@jupyter/nbgrader:course-list"}
+                                              "@jupyter/nbgrader:course-list",
+                                              "@jupyterlab/apputils-extension:announcements"}
+    assert server["LabApp"]["news_url"] is None  # no request for JupyterLab's news feed
 
 
 def test_the_edition_is_never_written_over_the_course(tmp_path):
