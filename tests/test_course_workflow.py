@@ -306,6 +306,27 @@ def test_the_instructor_sees_the_graded_submissions_in_the_formgrader(term, form
         page.close()
 
 
+def test_the_formgrader_shows_a_submissions_maths_offline(term, formgrader, browser, tmp_path):
+    """A submission's grading page typesets its maths with the MathJax that cvbook serves
+    (cvbook.grading.jupyter_extension): no request leaves the machine, no raw LaTeX."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{term['root'] / 'gradebook.db'}") as gb:
+        submission = gb.find_submission_notebook(NB.removesuffix(".ipynb"), A, "ada").id
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside = []
+    page.route("**/*", lambda route: (outside.append(route.request.url), route.abort())
+               if not route.request.url.startswith(formgrader) else route.continue_())
+    try:
+        page.goto(f"{formgrader}/formgrader/submissions/{submission}/")
+        page.locator(".MathJax_CHTML").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(tmp_path / "formgrade.png"))
+        assert page.locator(".MathJax_CHTML").count() == 3
+        assert "$x^2$" not in page.inner_text("body") and outside == [], outside
+    finally:
+        page.close()
+
+
 def test_feedback_pages_carry_manual_scores_comments_and_the_penalty(term):
     students = term["students"]
     ada, ben, cy = (fetched_page(students[n]) for n in ("ada", "ben", "cy"))

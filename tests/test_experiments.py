@@ -77,3 +77,22 @@ def test_main_needs_an_output_folder():
     with pytest.raises(SystemExit):
         tool.main(["tricks"])
 
+
+
+def test_score_logits_gives_the_quality_columns_and_refuses_a_wrong_shape():
+    from cvbook.experiments import score_logits
+
+    labels = torch.tensor([0, 1, 2, 3, 4, 4])
+    predicted = torch.tensor([0, 1, 2, 3, 4, 3])  # the last image wrong
+    logits = torch.nn.functional.one_hot(predicted, 5).float() + torch.linspace(0, 0.1, 5)
+    scores = score_logits(logits, labels, tuple("abcde"))
+    assert scores["accuracy"] == pytest.approx(5 / 6) and scores["top5"] == 1.0
+    assert scores["confusion"][4] == [0, 0, 0, 1, 1] and scores["confusion"][3] == [0, 0, 0, 1, 0]
+    assert scores["recall"] == pytest.approx((4 + 0.5) / 5)
+    with pytest.raises(ValueError, match=r"expected \(6, 5\)"):
+        score_logits(logits[:, :4], labels, tuple("abcde"))
+
+
+def test_trained_needs_a_run_and_its_command(tmp_path):
+    with pytest.raises(SystemExit):
+        tool.main(["trained", "--out", str(tmp_path), "--run", str(tmp_path)])

@@ -121,3 +121,13 @@ def test_nbgrader_validate_passes_the_solution_and_reports_each_unanswered_part(
     assert [e.split(" is not answered yet")[0] for e in errors] == [
         f"Part {n} ({name})" for n, name in enumerate(("choose_qparams", "quantize", "dequantize",
                                                         "magnitude_mask", "model_sparsity", "int8_size_bytes"), 1)]
+
+    # What the student edition's Lab sends the Validate dialog: each message first, in the slot
+    # the dialog shows before the other, and the cell's code after it, escaped for its HTML slot.
+    from cvbook.grading.jupyter_extension import message_first
+
+    shown = message_first({"success": True, "value": {"failed": failed}})["value"]["failed"]
+    assert [cell["source"] for cell in shown] == [error.strip() for error in errors]
+    assert all(cell["error"].startswith("The cell:\n\n") for cell in shown)
+    assert "check_quantize(quantize" in shown[1]["error"]
+    assert message_first({"success": False, "value": "a traceback"}) == {"success": False, "value": "a traceback"}

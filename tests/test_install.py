@@ -8,6 +8,7 @@ a download of torch; it is marked slow and runs once, in a file of its own."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,3 +89,17 @@ def test_installed_package_works_outside_the_repository(tmp_path):
                 *sandbox)
     assert "honest" in proc.stdout and f"{toy_course.MAX_SCORE}/{toy_course.MAX_SCORE}" in proc.stdout, proc.stdout
     assert (course_root / "feedback" / "honest").is_dir() or "report:" in proc.stdout
+
+    # Installing cvbook enables its Jupyter server extension (Validate's message first, the
+    # formgrader's maths offline), with its copy of MathJax 2 inside the installed package.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_CONFIG_PATH")}
+    env.update(HOME=str(tmp_path / "home"), JUPYTER_CONFIG_DIR=str(tmp_path / "home" / ".jupyter"))
+    listed = subprocess.run([str(venv / "bin" / "jupyter"), "server", "extension", "list"], cwd=elsewhere, env=env,
+                            capture_output=True, text=True, check=True)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
+    assert "cvbook.grading.jupyter_extension enabled" in shown and "Validating cvbook" in shown, shown
+    assert re.search(r"cvbook\.grading\.jupyter_extension\s+OK", shown), shown  # it imports and loads
+    mathjax = subprocess.run([str(venv / "bin" / "python"), "-c", "from cvbook.grading import jupyter_extension as e;"
+                              "print((e.MATHJAX2 / 'MathJax.js').is_file())"],
+                             cwd=elsewhere, capture_output=True, text=True, check=True).stdout
+    assert mathjax.strip() == "True"

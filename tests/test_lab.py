@@ -1,6 +1,6 @@
 """JupyterLab in Chromium, as a student uses it: the student edition's Lab (instructor tools
 off), an exercise run blank ("part N is not answered yet"), one part filled in and passing,
-then nbgrader's Validate button."""
+then nbgrader's Validate button (each message before its cell's code)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,9 @@ def test_a_student_runs_an_exercise_fills_a_part_and_validates(lab, browser, tmp
 
     # Validate (nbgrader's button): the unanswered parts' messages, not tracebacks.
     page.keyboard.press("Control+S")
+    # Validate saves again: wait for this save to finish, or the two race ("File Changed")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    page.wait_for_timeout(1000)
     page.get_by_role("button", name="Validate").click()
     dialog = page.locator(".jp-Dialog", has_text="Validation Results")
     try:  # nbgrader validates by running the whole notebook on the server: slow on a busy machine
@@ -94,4 +97,7 @@ def test_a_student_runs_an_exercise_fills_a_part_and_validates(lab, browser, tmp
     for number, name in ((2, "nchw_to_nhwc"), (3, "channels_last_strides"), (4, "to_tensor")):
         assert f"Part {number} ({name}) is not answered yet" in text, text
     assert "Part 1 (batch_memory)" not in text and "Traceback" not in text, text
+    # each message comes before its cell's code (cvbook.grading.jupyter_extension)
+    message = text.index("Part 2 (nchw_to_nhwc) is not answered yet")
+    assert message < text.index("check_nchw_to_nhwc(nchw_to_nhwc"), text
     assert page.get_by_text("get notified about official Jupyter news").count() == 0  # no news prompt

@@ -57,12 +57,30 @@ def test_the_instructor_tools_are_off(made):
     _, out = made
     server = json.loads((out / "jupyter/jupyter_server_config.json").read_text())
     assert server["ServerApp"]["jpserver_extensions"] == {"nbgrader.server_extensions.formgrader": False,
-                                                          "nbgrader.server_extensions.course_list": False}
+                                                          "nbgrader.server_extensions.course_list": False,
+                                                          "cvbook.grading.jupyter_extension": True}
     lab = json.loads((out / "jupyter/labconfig/page_config.json").read_text())
     assert set(lab["disabledExtensions"]) == {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                                               "@jupyter/nbgrader:course-list",
                                               "@jupyterlab/apputils-extension:announcements"}
     assert server["LabApp"]["news_url"] is None  # no request for JupyterLab's news feed
+
+
+def test_validate_shows_the_message_before_the_code():
+    """What the edition's Validate dialog receives: the plain message where the dialog shows
+    text first, the code (escaped: that slot is HTML) after it; other replies untouched."""
+    from cvbook.grading.jupyter_extension import message_first
+
+    reply = {"success": True, "value": {"failed": [
+        {"source": "assert a < b", "error": "<span class=ansi-red>Part 2 (quantize) failed: 1 &lt; 2</span>",
+         "raw_error": "\x1b[31mPart 2 (quantize) failed: 1 < 2\x1b[0m"},
+        {"source": "check(f)", "error": "<span>You did not provide a response.</span>"}]}}
+    shown = message_first(reply)["value"]["failed"]
+    assert shown[0]["source"] == "Part 2 (quantize) failed: 1 < 2"
+    assert shown[0]["error"] == "The cell:\n\nassert a &lt; b"
+    assert shown[1]["source"] == "You did not provide a response."
+    for other in ({"success": True, "value": {"passed": [{"source": "x"}]}}, {"success": False, "value": "boom"}):
+        assert message_first(other) == other
 
 
 def test_the_edition_is_never_written_over_the_course(tmp_path):

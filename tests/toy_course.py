@@ -22,7 +22,7 @@ _TEST_META = {"grade": True, "locked": True, "schema_version": 3, "solution": Fa
 _LOCKED_META = {"grade": False, "locked": True, "schema_version": 3, "solution": False, "task": False}
 
 CELLS = [
-    ("markdown", None, "# Toy assignment\nThree small functions."),
+    ("markdown", None, "# Toy assignment\nThree small functions: $2x$, $x^2$ and $\\sum_i x_i$."),
     ("code", ("setup", 0), "import os\nimport numpy as np\nimport torch\n"
                    "from cvbook.grading.checks import check_equal, check_tensor, check_close"),
     ("code", ("double", None), "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),

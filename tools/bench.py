@@ -202,37 +202,28 @@ def _grading_submissions(root: Path, assignment: str, students: int) -> list[str
 
 
 def bench_headline(root: Path) -> str:
-    """The headline model (TinyResNet on Fashion-MNIST): each recipe of cvbook.train.headline
-    trained once by `cvbook train` on this CPU; minutes until the test accuracy reaches
-    90/92/93/94 % and stays there for the rest of the run (time_to_accuracy).
+    """The headline model (TinyResNet on Fashion-MNIST): each recipe that
+    cvbook.train.headline writes for this CPU's kind (native bfloat16 or not) trained once
+    by `cvbook train`; minutes until the test accuracy reaches 90/92/93/94 % and stays
+    there for the rest of the run (time_to_accuracy).
     Runs land in results/headline/<recipe>/; the histories, the best weights and the exact
     arguments are kept in book/results/headline/ for the book. A recipe whose stored
     arguments equal the current ones is not trained again (delete its files to re-measure)."""
     import json
-    import shutil
 
     from cvbook.models import count_parameters, create_model
-    from cvbook.train.headline import RECIPES, THRESHOLDS, time_to_accuracy
+    from cvbook.train.headline import THRESHOLDS, recipes_for, time_to_accuracy
 
     params = count_parameters(create_model("tiny_resnet", in_chans=1, img_size=28))
     headline_dir = root / "book" / "results" / "headline"
-    headline_dir.mkdir(parents=True, exist_ok=True)
     lines = ["| recipe | command | " + " | ".join(f"{t:.0%}" for t in THRESHOLDS)
              + " | final test accuracy | training minutes | images/s |",
              "|---|---|" + "---:|" * (len(THRESHOLDS) + 3)]
     notes = []
-    for name, (purpose, args) in RECIPES.items():
+    for name, (purpose, args) in recipes_for(hardware.bf16_native()).items():
         stored = headline_dir / f"{name}_run.json"
         if not (stored.is_file() and json.loads(stored.read_text())["args"] == args):
-            run_dir = _cvbook_train(args, root / "results" / "headline", name, root)
-            last = torch.load(run_dir / "last.pth", map_location="cpu", weights_only=False)
-            for kept in ("history.json", "best_model.pth"):
-                atomic_write_bytes(headline_dir / f"{name}_{kept}", (run_dir / kept).read_bytes())
-            run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
-                   "machine": machine(), "cpu": hardware.cpu_info(), "load_average_after": os.getloadavg()[0],
-                   "finished": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-            atomic_write_json(run, stored)  # last: marks the recipe as measured
-            shutil.rmtree(run_dir)  # per-epoch checkpoints: not needed once the figures are out
+            store_headline_run(headline_dir, name, args, _cvbook_train(args, root / "results" / "headline", name, root))
         run = json.loads(stored.read_text())
         history = json.loads((headline_dir / f"{name}_history.json").read_text())
         reached = time_to_accuracy(history)
@@ -243,11 +234,34 @@ def bench_headline(root: Path) -> str:
                  for t in THRESHOLDS]
         lines.append(f"| {name}: {purpose} | `{shown}` | " + " | ".join(cells)
                      + f" | {100 * history['test_acc'][-1]:.2f} % | {minutes:.1f} | {images / (60 * minutes):,.0f} |")
-        notes.append(f"{name}: finished {run['finished']}, load average after {run['load_average_after']:.1f}")
+        slowest = max(history["epoch_time_s"])
+        load = run.get("load_average_after")
+        notes.append(f"{name}: finished {run['finished']}" + (f", load average after {load:.1f}" if load else "")
+                     + f", epochs {statistics.median(history['epoch_time_s']):.0f} s (median), slowest {slowest:.0f} s"
+                     + (f" ({run['note']})" if run.get("note") else ""))
     return ("\n".join(lines) + f"\n\nTinyResNet, {params:,} parameters; 54,000 training images (6,000 held out "
             "for validation), accuracy on the 10,000 test images after every epoch (outside the timed training). "
             "A threshold counts from the first epoch after which the test accuracy never falls below it "
             "again (one lucky epoch does not count). Minutes are training plus validation time. " + "; ".join(notes) + ".")
+
+
+def store_headline_run(headline_dir: Path, name: str, args: list[str], run_dir: Path) -> None:
+    """Keep what the book and BENCHMARKS.md need of a finished `cvbook train ARGS` run in
+    run_dir: its history, best weights, and {name}_run.json (the arguments, the machine and
+    its CPU, the load after the run). The per-epoch checkpoints are then deleted."""
+    import shutil
+
+    last = torch.load(run_dir / "last.pth", map_location="cpu", weights_only=False)
+    if last["epoch"] != int(args[args.index("--epochs") + 1]):
+        raise ValueError(f"{run_dir} stopped at epoch {last['epoch']}, before the recipe's last: not stored")
+    headline_dir.mkdir(parents=True, exist_ok=True)
+    for kept in ("history.json", "best_model.pth"):
+        atomic_write_bytes(headline_dir / f"{name}_{kept}", (run_dir / kept).read_bytes())
+    run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
+           "machine": machine(), "cpu": hardware.cpu_info(), "load_average_after": os.getloadavg()[0],
+           "finished": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    atomic_write_json(run, headline_dir / f"{name}_run.json")  # last: marks the recipe as measured
+    shutil.rmtree(run_dir)
 
 
 def _cvbook_train(args: list[str], output_dir: Path, name: str, root: Path) -> Path:

@@ -6,11 +6,15 @@ say which command wrote them:
     .venv/bin/python tools/experiments.py tricks --out book/results   -> tricks.json
     .venv/bin/python tools/experiments.py models --out book/results   -> models.json
     .venv/bin/python tools/experiments.py tricks --trick "label smoothing" --epochs 10 --out /tmp/ab
+    .venv/bin/python tools/experiments.py trained --run results/resnet18 --out book/results \
+        --train-command "cvbook train --model resnet18 ..."   -> trained/resnet18/{run.json, test_logits.pt}
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -18,7 +22,7 @@ from pathlib import Path
 import torch
 
 from cvbook.experiments import BASE_RECIPE, fashion_subsets, json_part, run_arm, score_model
-from cvbook.files import atomic_write_json
+from cvbook.files import atomic_write_bytes, atomic_write_json
 from machine import describe as machine
 
 # The A/B arms: each changes only the options it names (the first arm of each trick is its baseline).
@@ -91,11 +95,39 @@ def run_models(names=("smallcnn", "tiniest", "alexnet"), n_train: int = 5000, n_
             "classes": list(data["test"].classes), "machine": machine(), "models": rows}
 
 
+def store_trained(run_dir: Path, out: Path, train_command: str) -> Path:
+    """What the book needs of a finished `cvbook train` run on Fashion-MNIST whose weights are
+    too large to keep with it (ResNet-18: 45 MB): the best model's logits on the 10,000 test
+    images (0.4 MB) and a record of the run (the command, its history and training time, the
+    machine and CPU class that trained it). Written to out/trained/<model>/."""
+    from cvbook import hardware
+    from cvbook.train import load_splits, predict
+    from cvbook.train.checkpoint import load_trained_model
+
+    model, meta = load_trained_model(run_dir / "best_model.pth")
+    test = load_splits("fashion-mnist")["test"]
+    logits = predict(model, test.images, meta)
+    history = json.loads((run_dir / "history.json").read_text())
+    dest = out / "trained" / meta["model"]
+    buffer = io.BytesIO()
+    torch.save(logits, buffer)
+    atomic_write_bytes(dest / "test_logits.pt", buffer.getvalue())
+    record = {"model": meta["model"], "train_command": train_command, "history": history,
+              "train_time_s": sum(history["epoch_time_s"]), "n_test": len(test),
+              "test_accuracy": float((logits.argmax(1) == test.labels).float().mean()),
+              "machine": machine(), "cpu": hardware.cpu_info(),
+              "stored": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    return atomic_write_json(record, dest / "run.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/experiments.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("experiment", choices=("tricks", "models"))
-    parser.add_argument("--out", required=True, help="folder for tricks.json / models.json (the book's: book/results)")
+    parser.add_argument("experiment", choices=("tricks", "models", "trained"))
+    parser.add_argument("--out", required=True,
+                        help="folder for tricks.json / models.json / trained/ (the book's: book/results)")
+    parser.add_argument("--run", type=Path, help="trained: the folder of a finished `cvbook train` run")
+    parser.add_argument("--train-command", help="trained: the `cvbook train` command that made --run")
     parser.add_argument("--n-train", "--n_train", dest="n_train", type=int, default=5000,
                         help="training images (--n_train: the older spelling)")
     parser.add_argument("--epochs", type=int, default=3)
@@ -108,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.n_train < 512 or args.epochs < 1 or args.seeds < 1:
         raise ValueError("need --n-train >= 512, --epochs >= 1 and --seeds >= 1")
     torch.set_num_threads(args.threads)
+    if args.experiment == "trained":
+        if not (args.run and args.train_command):
+            parser.error("trained needs --run (a finished `cvbook train` folder) and --train-command")
+        print(f"wrote {store_trained(args.run, Path(args.out), args.train_command)}")
+        return 0
     t0 = time.perf_counter()
     if args.experiment == "tricks":
         result = run_tricks(args.n_train, epochs=args.epochs, seeds=tuple(range(args.seeds)),

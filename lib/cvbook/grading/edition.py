@@ -3,7 +3,7 @@
 The student edition holds the exercises (nbgrader's release), the course library and the
 book's sources, and a Jupyter configuration that turns off nbgrader's instructor tools
 (the formgrader, "Create Assignment", the course list); the student's Assignments tab and
-Validate stay. It never holds solutions/, hidden tests, a gradebook, submissions,
+Validate stay, Validate showing each message before its cell's code (`jupyter_extension`). It never holds solutions/, hidden tests, a gradebook, submissions,
 feedback or grades: `make_edition` checks its own output and refuses to finish otherwise.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from cvbook.cli import add_option
 
 # What goes in, relative to the course root (missing ones are skipped).
-INCLUDE = ["exercises", "lib/pyproject.toml", "lib/cvbook", "book", "_config.yml", "_toc.yml",
+INCLUDE = ["exercises", "lib/pyproject.toml", "lib/cvbook", "lib/jupyter-config", "book", "_config.yml", "_toc.yml",
            "environment.yml"]
 # Never copied, wherever they are.
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".ipynb_checkpoints", "gradebook.db",
@@ -30,6 +30,8 @@ FORBIDDEN_NAMES = {"solutions", "gradebook.db", "submitted", "autograded", "feed
 
 # nbgrader's instructor extensions, off in the student's JupyterLab.
 SERVER_EXTENSIONS_OFF = ["nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list"]
+# and on: Validate's dialog shows each failed check's message before the cell's code
+SERVER_EXTENSIONS_ON = ["cvbook.grading.jupyter_extension"]
 # (and JupyterLab's prompt about fetching its news feed, which the server no longer serves)
 LAB_PLUGINS_OFF = ["@jupyterlab/apputils-extension:announcements",
                    "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
@@ -87,7 +89,8 @@ def write_jupyter_config(config_dir: Path) -> None:
     server.parent.mkdir(parents=True, exist_ok=True)
     # JupyterLab's news feed and update check ask students about the network on first start.
     server.write_text(json.dumps({
-        "ServerApp": {"jpserver_extensions": {name: False for name in SERVER_EXTENSIONS_OFF}},
+        "ServerApp": {"jpserver_extensions": {**{name: False for name in SERVER_EXTENSIONS_OFF},
+                                              **{name: True for name in SERVER_EXTENSIONS_ON}}},
         "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
     }, indent=2) + "\n")
     lab = config_dir / "labconfig" / "page_config.json"
