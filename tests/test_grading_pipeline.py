@@ -127,7 +127,8 @@ def test_nbgrader_validate_passes_the_solution_and_reports_each_unanswered_part(
     from cvbook.grading.jupyter_extension import message_first
 
     shown = message_first({"success": True, "value": {"failed": failed}})["value"]["failed"]
-    assert [cell["source"] for cell in shown] == [error.strip() for error in errors]
+    assert [" ".join(cell["source"].split()) for cell in shown] == [" ".join(e.split()) for e in errors]
+    assert all(len(line) <= 88 for cell in shown for line in cell["source"].splitlines())
     assert all(cell["error"].startswith("The cell:\n\n") for cell in shown)
     assert "check_quantize(quantize" in shown[1]["error"]
     assert message_first({"success": False, "value": "a traceback"}) == {"success": False, "value": "a traceback"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from pathlib import Path
 
 MATHJAX2 = Path(__file__).parent / "static" / "mathjax2"
@@ -45,6 +46,8 @@ def message_first(result: dict) -> dict:
             message = _ANSI.sub("", cell["raw_error"]).strip()
         else:
             message = html.unescape(_TAG.sub("", cell.get("error", ""))).strip()
+        # the dialog shows it in a <pre>: wrapped, so that nothing needs scrolling sideways
+        message = "\n".join(textwrap.fill(line, 88) if line else "" for line in message.splitlines())
         code = html.escape(cell.get("source", ""))
         failed.append({**cell, "source": message, "error": f"The cell:\n\n{code}" if code else ""})
     return {**result, "value": {**value, "failed": failed}}
