@@ -259,7 +259,9 @@ def store_headline_run(headline_dir: Path, name: str, args: list[str], run_dir: 
         atomic_write_bytes(headline_dir / f"{name}_{kept}", (run_dir / kept).read_bytes())
     run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
            "machine": machine(), "cpu": hardware.cpu_info(), "load_average_after": os.getloadavg()[0],
-           "finished": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+           # when the run wrote its last epoch, not when it was stored
+           "finished": dt.datetime.fromtimestamp((run_dir / "history.json").stat().st_mtime, dt.timezone.utc)
+           .strftime("%Y-%m-%d %H:%M UTC")}
     atomic_write_json(run, headline_dir / f"{name}_run.json")  # last: marks the recipe as measured
     shutil.rmtree(run_dir)
 
