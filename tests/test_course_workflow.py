@@ -173,7 +173,8 @@ def term(tmp_path_factory, repo):
     students["ben"].tab("submit_assignment", "cvbook", A)
     # Collect and grade.
     nbgrader(root, "collect", A)
-    assert cli.main(["grade", A, "--root", str(root), "--jobs", "2", "--timeout", "120"]) == 0
+    with contextlib.redirect_stdout(io.StringIO()) as graded:
+        assert cli.main(["grade", A, "--root", str(root), "--jobs", "2", "--timeout", "120"]) == 0
     # Manual grading: scores for the free-text answers and comments, saved as the formgrader does.
     give_score(root, "ada", EXPLAIN, 1, COMMENT)
     give_score(root, "ben", EXPLAIN, 2)
@@ -189,7 +190,8 @@ def term(tmp_path_factory, repo):
     for fmt in ("canvas", "moodle", "csv"):
         assert cli.main(["export", "--to", fmt, "--root", str(root)]) == 0
     assert cli.main(["dashboard", "--root", str(root)]) == 0
-    return {"root": root, "students": students, "listed": listed, "before_release": before_release}
+    return {"root": root, "students": students, "listed": listed, "before_release": before_release,
+            "grade_output": graded.getvalue()}
 
 
 def test_a_hub_exchange_outside_the_course_root(tmp_path, repo, monkeypatch):
@@ -325,6 +327,14 @@ def test_the_formgrader_shows_a_submissions_maths_offline(term, formgrader, brow
         assert "$x^2$" not in page.inner_text("body") and outside == [], outside
     finally:
         page.close()
+
+
+def test_grading_says_which_answers_await_a_grade_by_hand(term):
+    """Every submitted answer in words waits for the instructor; dee submitted nothing."""
+    report = json.loads((term["root"] / "reports" / "grade" / f"{A}.json").read_text())
+    assert {e["student"]: e["by_hand"] for e in report["students"]} == {s: [EXPLAIN] for s in ("ada", "ben", "cy")}
+    assert (f"3 submission(s) have answers in words to grade by hand ({EXPLAIN}): the formgrader's Manual "
+            f"Grading page, then `cvbook feedback {A}`") in term["grade_output"]
 
 
 def test_feedback_pages_carry_manual_scores_comments_and_the_penalty(term):

@@ -54,13 +54,29 @@ def graded(request, tmp_path_factory):
     return name, root, course.scores(root, name), results
 
 
+def written_answers(root: Path, name: str) -> set[str]:
+    """The questions answered in words: markdown answer cells that carry points."""
+    return {c.metadata["nbgrader"]["grade_id"] for nb_path in (root / "solutions" / name).glob("*.ipynb")
+            for c in nbformat.read(nb_path, as_version=4).cells
+            if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")}
+
+
 def test_solution_gets_full_marks(graded):
-    name, _, scores, results = graded
-    sol = scores["solution"]
-    lost = {cell: s for cell, s in sol["cells"].items() if s[0] != s[1]}
+    """Every automatic point; an answer in words awaits the instructor (nbgrader gives it no
+    automatic score), and the grader says so."""
+    name, root, scores, results = graded
+    sol, written = scores["solution"], written_answers(root, name)
+    lost = {cell: s for cell, s in sol["cells"].items() if cell not in written and s[0] != s[1]}
     assert sol["max_score"] > 0 and not lost, f"{name}: the solution lost points in {lost}"
+    assert {cell for cell, waits in sol["manual"].items() if waits} == written
+    assert results["solution"].by_hand == sorted(written)
     assert results["solution"].status == "graded", f"{name}: {results['solution'].problems}"
     assert not results["solution"].copies
+
+
+def test_a_course_has_a_question_graded_by_hand():
+    """At least one assignment asks for an answer in words (exercise 8's part 4)."""
+    assert written_answers(REPO, "08_evaluation") == {"calibration_answer"}
 
 
 def test_assignment_has_three_graded_parts(graded):
@@ -71,6 +87,7 @@ def test_assignment_has_three_graded_parts(graded):
 def test_blank_submission_gets_zero(graded):
     name, _, scores, _ = graded
     assert scores["blank"]["score"] == 0, f"{name}: an unanswered notebook scored {scores['blank']}"
+    assert not any(scores["blank"]["manual"].values()), "an answer left as released needs no reading"
 
 
 def test_wrong_answers_lose_points_through_nbgrader(graded):

@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{r.student:<{width}}  {score:>9}  {r.status}")
         for line in r.problems + [f"possible copy: {c}" for c in r.copies]:
             print(f"{'':<{width}}  {'':>9}  - {line.splitlines()[0][:160] if line else ''}")
+    by_hand = [r for r in results if r.by_hand]
+    if by_hand:
+        answers = sorted({cell for r in by_hand for cell in r.by_hand})
+        print(f"{len(by_hand)} submission(s) have answers in words to grade by hand ({', '.join(answers)}): "
+              f"the formgrader's Manual Grading page, then `cvbook feedback {args.assignment}`")
     per = elapsed / len(results) if results else 0.0
     limits = json.loads(grade.report_path(args.root, args.assignment).read_text())["limits"]
     print(f"limits: {limits['cell_s']:g} s per cell, {limits['notebook_s']:g} s per notebook, "

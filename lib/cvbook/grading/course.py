@@ -129,8 +129,9 @@ def make_submission(released_nb, source_nb, answers: dict[str, str] | None = Non
                     fill_solutions: bool = True):
     """A student's notebook: the released one with solution cells answered.
 
-    Solution cells get the instructor's solution when `fill_solutions` (else stay blank),
-    and `answers` (grade_id -> code) overrides single cells, e.g. with a wrong answer.
+    Solution cells (code, and answers in words) get the instructor's solution when
+    `fill_solutions` (else stay blank), and `answers` (grade_id -> source) overrides single
+    cells, e.g. with a wrong answer.
     """
     nb = copy.deepcopy(released_nb)
     source_cells = _cells_by_id(source_nb)
@@ -141,7 +142,7 @@ def make_submission(released_nb, source_nb, answers: dict[str, str] | None = Non
         grade_id = meta["grade_id"]
         if answers and grade_id in answers:
             cell.source = answers[grade_id]
-        elif fill_solutions and cell.cell_type == "code":
+        elif fill_solutions:
             cell.source = solution_code(source_cells[grade_id])
     unknown = set(answers or ()) - set(_cells_by_id(nb))
     if unknown:

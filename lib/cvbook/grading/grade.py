@@ -406,6 +406,7 @@ class StudentResult:
     problems: list[str] = field(default_factory=list)
     references: dict[str, list[str]] = field(default_factory=dict)  # test cell -> references its code called
     copies: list[str] = field(default_factory=list)  # solution cells that repeat a reference's source
+    by_hand: list[str] = field(default_factory=list)  # answers in words awaiting a manual grade
     isolation: str = "unknown"
     log: str = ""  # the end of the grader's log or traceback, when something failed
     seconds: float = 0.0
@@ -543,6 +544,7 @@ def grade_assignment(assignment: str, root: Path | str | None = None, jobs: int 
     for student, res in results.items():
         if student in final and res.status != NEEDS_REGRADE:
             res.score, res.max_score = final[student]["score"], final[student]["max_score"]
+            res.by_hand = sorted(cell for cell, waits in final[student]["manual"].items() if waits)
     ordered = [results[s] for s in students]
     write_report(root, assignment, ordered, limits={
         "notebook_s": timeout, "cell_s": cell_timeout or min(timeout, DEFAULT_CELL_TIMEOUT_S),

@@ -112,3 +112,14 @@ def check_expected_calibration_error(expected_calibration_error, logits: torch.T
     got = call_unchanged(expected_calibration_error, "expected_calibration_error",
                          {"logits": logits, "labels": labels}, {"n_bins": n_bins}, what=what)
     check_number(got, expected, what, kind="float", rel=1e-5, abs_=1e-6)
+
+
+def two_models(n: int = 2000, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The written part 4: the logits of two models, A and B, for the same `n` images, and the
+    images' labels. Simulated with a fixed seed so that every student reads the same tables:
+    the labels are drawn from softmax(scores), so the scores themselves are calibrated, and A
+    and B are two positive multiples of them (same predictions, opposite miscalibration)."""
+    g = torch.Generator().manual_seed(8)
+    scores = torch.randn(n, classes, generator=g) * 3.0
+    labels = torch.multinomial(scores.softmax(dim=1), 1, generator=g).squeeze(1)
+    return scores * 2.0, scores * 0.4, labels
