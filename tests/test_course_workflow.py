@@ -175,6 +175,7 @@ def term(tmp_path_factory, repo):
     nbgrader(root, "collect", A)
     with contextlib.redirect_stdout(io.StringIO()) as graded:
         assert cli.main(["grade", A, "--root", str(root), "--jobs", "2", "--timeout", "120"]) == 0
+    assert cli.main(["dashboard", "--root", str(root), "--out", str(root / "reports" / "before-manual.html")]) == 0
     # Manual grading: scores for the free-text answers and comments, saved as the formgrader does.
     give_score(root, "ada", EXPLAIN, 1, COMMENT)
     give_score(root, "ben", EXPLAIN, 2)
@@ -333,6 +334,11 @@ def test_grading_says_which_answers_await_a_grade_by_hand(term):
     """Every submitted answer in words waits for the instructor; dee submitted nothing."""
     report = json.loads((term["root"] / "reports" / "grade" / f"{A}.json").read_text())
     assert {e["student"]: e["by_hand"] for e in report["students"]} == {s: [EXPLAIN] for s in ("ada", "ben", "cy")}
+    # The dashboard made before the manual round counts them apart, not as failures.
+    page = (term["root"] / "reports" / "before-manual.html").read_text()
+    row = re.search(rf'<tr class="cell-row" data-cell="functions/{EXPLAIN}"[^>]*>.*?</tr>', page).group(0)
+    assert 'data-failed="0" data-graded="0" data-to-grade="3"' in row and "3 to grade by hand" in row
+    assert "(answer in words)" in row
     assert (f"3 submission(s) have answers in words to grade by hand ({EXPLAIN}): the formgrader's Manual "
             f"Grading page, then `cvbook feedback {A}`") in term["grade_output"]
 

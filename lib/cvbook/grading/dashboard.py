@@ -1,7 +1,8 @@
 """`cvbook dashboard`: one self-contained HTML page from nbgrader's gradebook.
 
-Score distribution per assignment, failure rate per test cell (the check most students
-fail shows where the book needs work), each student's progress, missing submissions,
+Score distribution per assignment, failure rate per graded cell (the check most students
+fail shows where the book needs work; answers in words still to be graded by hand are
+counted apart, not as failures), each student's progress, missing submissions,
 grading problems from `cvbook grade` reports, and a CSV download. Charts are inline
 SVG and the CSV is a data: URI: the page loads nothing from anywhere.
 """
@@ -59,8 +60,13 @@ def dashboard_data(root: Path | str, db_path: Path | str | None = None) -> dict:
                         if not grade.cell.max_score:
                             continue
                         key = f"{nb.name}/{grade.cell.name}"
-                        stat = cells.setdefault(key, {"cell": key, "max_score": grade.max_score,
-                                                      "graded": 0, "failed": 0})
+                        stat = cells.setdefault(key, {"cell": key, "max_score": grade.max_score, "graded": 0,
+                                                      "failed": 0, "to_grade": 0,
+                                                      "in_words": grade.cell.cell_type == "markdown"})
+                        if grade.auto_score is None and grade.manual_score is None:
+                            # an answer in words not graded yet: neither passed nor failed
+                            stat["to_grade"] += 1
+                            continue
                         stat["graded"] += 1
                         stat["failed"] += int((grade.score or 0) < grade.max_score)
             data["scores"][name] = by_student
@@ -120,9 +126,11 @@ def _failure_rows(cells: list[dict]) -> str:
     rows = []
     for c in cells:
         rate = c["failed"] / c["graded"] if c["graded"] else 0.0
+        label = html.escape(c["cell"]) + (" <i>(answer in words)</i>" if c.get("in_words") else "")
+        waiting = f'<br><span class="to-grade">{c["to_grade"]} to grade by hand</span>' if c.get("to_grade") else ""
         rows.append(f'<tr class="cell-row" data-cell="{html.escape(c["cell"])}" data-failed="{c["failed"]}" '
-                    f'data-graded="{c["graded"]}"><td>{html.escape(c["cell"])}</td><td>{c["max_score"]:g}</td>'
-                    f'<td>{c["failed"]} / {c["graded"]}</td><td><svg width="160" height="12">'
+                    f'data-graded="{c["graded"]}" data-to-grade="{c.get("to_grade", 0)}"><td>{label}</td>'
+                    f'<td>{c["max_score"]:g}</td><td>{c["failed"]} / {c["graded"]}{waiting}</td><td><svg width="160" height="12">'
                     f'<rect width="160" height="12" fill="#eee"/><rect width="{160 * rate:.1f}" height="12" '
                     f'fill="#d9534f"/></svg> {100 * rate:.0f} %</td></tr>')
     return "".join(rows)
@@ -131,13 +139,18 @@ def _failure_rows(cells: list[dict]) -> str:
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1100px;color:#222}
 h2{border-bottom:2px solid #ddd;padding-bottom:.2em}section.assignment{display:flex;gap:2em;flex-wrap:wrap}
 table{border-collapse:collapse}td,th{padding:.3em .6em;border-bottom:1px solid #e3e3e3;text-align:left}
-.bar{fill:#4a7bd0}svg text{font-size:11px;fill:#444}.missing{color:#b42318}.problem{color:#8a5a00;font-size:.9em}
+.bar{fill:#4a7bd0}svg text{font-size:11px;fill:#444}.missing{color:#b42318}.to-grade{color:#8a5a00;font-size:.9em}.problem{color:#8a5a00;font-size:.9em}
 a.csv{display:inline-block;background:#4a7bd0;color:#fff;padding:.4em .9em;border-radius:4px;text-decoration:none}"""
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def render(data: dict) -> str:
     names = [a["name"] for a in data["assignments"]]
-    parts = [f"<h1>cvbook course dashboard</h1><p>{len(data['students'])} students, {len(names)} assignments. "
+    parts = [f"<h1>cvbook course dashboard</h1><p>{_count(len(data['students']), 'student')}, "
+             f"{_count(len(names), 'assignment')}. "
              f'<a class="csv" download="grades.csv" href="data:text/csv;charset=utf-8,'
              f'{urllib.parse.quote(grades_csv(data))}">Download grades (CSV)</a></p>']
     for a in data["assignments"]:
@@ -150,8 +163,8 @@ def render(data: dict) -> str:
             f'<div><h3>Score distribution</h3>{_histogram_svg(list(scores.values()), a["max_score"])}'
             f'<p>{len(scores)} submitted, mean <span class="mean">{mean:.2f}</span> / {a["max_score"]:g}</p>'
             f'<p class="missing">Missing: <span class="missing-list">{html.escape(", ".join(missing)) or "none"}'
-            f"</span></p></div><div><h3>Failure rate per test cell</h3><table><tr><th>test cell</th><th>points</th>"
-            f"<th>failed</th><th>rate</th></tr>{_failure_rows(data['cells'][name])}</table></div></section>")
+            f"</span></p></div><div><h3>Failure rate per graded cell</h3><table><tr><th>graded cell</th><th>points</th>"
+            f"<th>below full marks</th><th>rate</th></tr>{_failure_rows(data['cells'][name])}</table></div></section>")
         for student, problems in sorted(data["problems"].get(name, {}).items()):
             parts.append(f'<p class="problem"><b>{html.escape(student)}</b>: '
                          f'{html.escape("; ".join(p.splitlines()[0] for p in problems if p))}</p>')
