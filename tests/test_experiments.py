@@ -96,3 +96,38 @@ def test_score_logits_gives_the_quality_columns_and_refuses_a_wrong_shape():
 def test_trained_needs_a_run_and_its_command(tmp_path):
     with pytest.raises(SystemExit):
         tool.main(["trained", "--out", str(tmp_path), "--run", str(tmp_path)])
+
+
+def test_trained_stores_logits_that_score_as_the_model_does(tmp_path, monkeypatch, fashion_mnist_available):
+    """`tools/experiments.py trained`: the stored test logits give the model's own scores,
+    and the record rebuilds its architecture (for the cost columns). On 600 of the test
+    images (the tool reads all 10,000), to keep the test quick."""
+    import cvbook.train
+    from cvbook.experiments import score_logits, score_model
+    from cvbook.models import create_model
+    from cvbook.train.checkpoint import atomic_save
+
+    test = cvbook.train.load_splits("fashion-mnist")["test"].subset(torch.arange(0, 6000, 10))
+    monkeypatch.setattr(cvbook.train, "load_splits", lambda name: {"test": test})
+
+    torch.manual_seed(0)
+    model = create_model("tiniest", num_classes=10, in_chans=1, img_size=28).eval()
+    meta = {"model": "tiniest", "num_classes": 10, "in_chans": 1, "img_size": 28, "mean": [0.286], "std": [0.353]}
+    run = tmp_path / "run"
+    atomic_save({"model": model.state_dict(), "meta": meta}, run / "best_model.pth")
+    (run / "history.json").write_text(json.dumps({"epoch": [1, 2], "epoch_time_s": [3.0, 4.5]}))
+    assert tool.main(["trained", "--run", str(run), "--out", str(tmp_path / "out"),
+                      "--train-command", "cvbook train --model tiniest --epochs 2"]) == 0
+    stored = tmp_path / "out" / "trained" / "tiniest"
+    record = json.loads((stored / "run.json").read_text())
+    assert record["train_time_s"] == 7.5 and record["train_command"].endswith("--epochs 2")
+    assert record["architecture"] == {"num_classes": 10, "in_chans": 1, "img_size": 28}
+    assert record["store_command"].startswith("python tools/experiments.py trained --run ")
+    logits = torch.load(stored / "test_logits.pt")
+    assert logits.shape == (600, 10)
+    from_logits = score_logits(logits, test.labels, test.classes)
+    direct = score_model(model, test, meta)
+    assert from_logits["accuracy"] == pytest.approx(direct["accuracy"]) == pytest.approx(record["test_accuracy"])
+    assert from_logits["confusion"] == direct["confusion"]
+    rebuilt = create_model(record["model"], **record["architecture"])
+    assert sum(p.numel() for p in rebuilt.parameters()) == sum(p.numel() for p in model.parameters())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -95,7 +96,7 @@ def run_models(names=("smallcnn", "tiniest", "alexnet"), n_train: int = 5000, n_
             "classes": list(data["test"].classes), "machine": machine(), "models": rows}
 
 
-def store_trained(run_dir: Path, out: Path, train_command: str) -> Path:
+def store_trained(run_dir: Path, out: Path, train_command: str, store_command: str = "") -> Path:
     """What the book needs of a finished `cvbook train` run on Fashion-MNIST whose weights are
     too large to keep with it (ResNet-18: 45 MB): the best model's logits on the 10,000 test
     images (0.4 MB) and a record of the run (the command, its history and training time, the
@@ -112,7 +113,11 @@ def store_trained(run_dir: Path, out: Path, train_command: str) -> Path:
     buffer = io.BytesIO()
     torch.save(logits, buffer)
     atomic_write_bytes(dest / "test_logits.pt", buffer.getvalue())
-    record = {"model": meta["model"], "train_command": train_command, "history": history,
+    record = {"model": meta["model"], "train_command": train_command, "store_command": store_command,
+              "history": history,
+              # enough to rebuild the untrained architecture (cvbook.models.create_model), whose
+              # cost (latency, FLOPs, size) is the trained model's
+              "architecture": {k: meta[k] for k in ("num_classes", "in_chans", "img_size")},
               "train_time_s": sum(history["epoch_time_s"]), "n_test": len(test),
               "test_accuracy": float((logits.argmax(1) == test.labels).float().mean()),
               "machine": machine(), "cpu": hardware.cpu_info(),
@@ -143,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.experiment == "trained":
         if not (args.run and args.train_command):
             parser.error("trained needs --run (a finished `cvbook train` folder) and --train-command")
-        print(f"wrote {store_trained(args.run, Path(args.out), args.train_command)}")
+        store_command = shlex.join(["python", "tools/experiments.py", *(argv if argv is not None else sys.argv[1:])])
+        print(f"wrote {store_trained(args.run, Path(args.out), args.train_command, store_command)}")
         return 0
     t0 = time.perf_counter()
     if args.experiment == "tricks":
