@@ -115,12 +115,14 @@ def test_trained_stores_logits_that_score_as_the_model_does(tmp_path, monkeypatc
     meta = {"model": "tiniest", "num_classes": 10, "in_chans": 1, "img_size": 28, "mean": [0.286], "std": [0.353]}
     run = tmp_path / "run"
     atomic_save({"model": model.state_dict(), "meta": meta}, run / "best_model.pth")
-    (run / "history.json").write_text(json.dumps({"epoch": [1, 2], "epoch_time_s": [3.0, 4.5]}))
+    (run / "history.json").write_text(json.dumps({"epoch": [1, 2], "epoch_time_s": [3.0, 4.5],
+                                                  "runs": [{"cpu": {"class": "the training CPU"}}]}))
     assert tool.main(["trained", "--run", str(run), "--out", str(tmp_path / "out"),
                       "--train-command", "cvbook train --model tiniest --epochs 2"]) == 0
     stored = tmp_path / "out" / "trained" / "tiniest"
     record = json.loads((stored / "run.json").read_text())
     assert record["train_time_s"] == 7.5 and record["train_command"].endswith("--epochs 2")
+    assert record["cpu"] == {"class": "the training CPU"}, "the CPU that trained it, not the one that stored it"
     assert record["architecture"] == {"num_classes": 10, "in_chans": 1, "img_size": 28}
     assert record["store_command"].startswith("python tools/experiments.py trained --run ")
     logits = torch.load(stored / "test_logits.pt")

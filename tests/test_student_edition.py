@@ -21,7 +21,7 @@ def made(tmp_path_factory):
 
 def test_the_edition_holds_what_students_need(made):
     _, out = made
-    for name in ("README.md", "lib/pyproject.toml", "lib/cvbook/grading/checks.py", "book/01_tensors.md",
+    for name in ("README.md", "BENCHMARKS.md", "lib/pyproject.toml", "lib/cvbook/grading/checks.py", "book/01_tensors.md",
                  "_toc.yml", "exercises/01_tensors/tensors.ipynb", "exercises/10_compression/compression.ipynb"):
         assert (out / name).is_file(), name
     released = sorted(p.relative_to(REPO / "exercises") for p in (REPO / "exercises").rglob("*.ipynb"))

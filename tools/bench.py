@@ -134,8 +134,8 @@ def bench_make_test(root: Path, runs: int = 2) -> str:
             f"{runs} ({', '.join(f'{s / 60:.1f}' for s in seconds)})")
 
 
-# The author's loop: a page's prose edited (Sphinx re-reads that page; nothing executes) and
-# one of its code cells edited (the execution cache runs that page again, and only it).
+# The edit-and-rebuild loop: a page's prose edited (Sphinx re-reads that page; nothing executes)
+# and one of its code cells edited (the execution cache runs that page again, and only it).
 EDITED_PAGE = "book/01_tensors.md"
 
 
@@ -160,6 +160,7 @@ def _edit_a_code_cell(text: str) -> str:
 
 
 def bench_make_book(root: Path) -> str:
+    """Deletes `root`/_build first (the built site and its execution cache): a fresh build."""
     shutil.rmtree(root / "_build", ignore_errors=True)   # every page executes
     full = _time_command(["make", "book"], runs=1, root=root)[0]
     prose = _edited_rebuild(root, lambda text: text.replace("\n## ", "\nAn edited sentence.\n\n## ", 1))

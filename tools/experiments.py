@@ -99,8 +99,9 @@ def run_models(names=("smallcnn", "tiniest", "alexnet"), n_train: int = 5000, n_
 def store_trained(run_dir: Path, out: Path, train_command: str, store_command: str = "") -> Path:
     """What the book needs of a finished `cvbook train` run on Fashion-MNIST whose weights are
     too large to keep with it (ResNet-18: 45 MB): the best model's logits on the 10,000 test
-    images (0.4 MB) and a record of the run (the command, its history and training time, the
-    machine and CPU class that trained it). Written to out/trained/<model>/."""
+    images (0.4 MB) and a record of the run (the command, its history and training time, and
+    the CPU class that trained it, as `cvbook train` recorded it in the history). Written to
+    out/trained/<model>/."""
     from cvbook import hardware
     from cvbook.train import load_splits, predict
     from cvbook.train.checkpoint import load_trained_model
@@ -120,7 +121,8 @@ def store_trained(run_dir: Path, out: Path, train_command: str, store_command: s
               "architecture": {k: meta[k] for k in ("num_classes", "in_chans", "img_size")},
               "train_time_s": sum(history["epoch_time_s"]), "n_test": len(test),
               "test_accuracy": float((logits.argmax(1) == test.labels).float().mean()),
-              "machine": machine(), "cpu": hardware.cpu_info(),
+              # the training CPU, from the run's own record; this machine only scored the test set
+              "cpu": (history.get("runs") or [{}])[-1].get("cpu") or hardware.cpu_info(), "stored_on": machine(),
               "stored": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     return atomic_write_json(record, dest / "run.json")
 

@@ -183,7 +183,8 @@ def scores(root: Path | str, assignment: str, db_path: Path | str | None = None)
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     cells[grade.cell.name] = (grade.score, grade.max_score)
-                    manual[grade.cell.name] = bool(grade.needs_manual_grade)
+                    # nbgrader raises needs_manual_grade again on a regrade; a manual score settles it
+                    manual[grade.cell.name] = bool(grade.needs_manual_grade) and grade.manual_score is None
                 for comment in nb.comments:
                     text = comment.manual_comment or comment.auto_comment
                     if text:

@@ -20,7 +20,7 @@ from cvbook.cli import add_option
 
 # What goes in, relative to the course root (missing ones are skipped).
 INCLUDE = ["exercises", "lib/pyproject.toml", "lib/cvbook", "lib/jupyter-config", "book", "_config.yml", "_toc.yml",
-           "environment.yml"]
+           "environment.yml", "BENCHMARKS.md"]   # chapter 10 reads a table of BENCHMARKS.md
 # Never copied, wherever they are.
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".ipynb_checkpoints", "gradebook.db",
                               ".nbgrader.log", "_build")

@@ -116,9 +116,7 @@ def check_expected_calibration_error(expected_calibration_error, logits: torch.T
 
 def two_models(n: int = 2000, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The written part 4: the logits of two models, A and B, for the same `n` images, and the
-    images' labels, simulated with a fixed seed so that every student reads the same tables.
-    (How they are made is what the question asks the student to work out from the tables;
-    the model answer is in the assignment's solution notebook.)"""
+    images' labels, simulated with a fixed seed so that every student reads the same tables."""
     g = torch.Generator().manual_seed(8)
     scores = torch.randn(n, classes, generator=g) * 3.0
     labels = torch.multinomial(scores.softmax(dim=1), 1, generator=g).squeeze(1)
