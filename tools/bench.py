@@ -257,7 +257,7 @@ def bench_headline(root: Path) -> str:
     notes = []
     for name, (purpose, args) in recipes_for(hardware.bf16_native()).items():
         stored = headline_dir / f"{name}_run.json"
-        if not (stored.is_file() and json.loads(stored.read_text())["args"] == args):
+        if not (stored.is_file() and same_recipe(json.loads(stored.read_text()), args)):
             store_headline_run(headline_dir, name, args, _cvbook_train(args, root / "results" / "headline", name, root))
         run = json.loads(stored.read_text())
         history = json.loads((headline_dir / f"{name}_history.json").read_text())
@@ -278,6 +278,19 @@ def bench_headline(root: Path) -> str:
             "for validation), accuracy on the 10,000 test images after every epoch (outside the timed training). "
             "A threshold counts from the first epoch after which the test accuracy never falls below it "
             "again (one lucky epoch does not count). Minutes are training plus validation time. " + "; ".join(notes) + ".")
+
+
+def same_recipe(run: dict, args: list[str]) -> bool:
+    """Whether a stored headline run (its {name}_run.json) was trained with `args`. Runs made
+    before `--precision` existed say `--bf16`, which is what `--precision auto` picks on a
+    CPU that runs bfloat16 natively: there the two are the same recipe."""
+    stored, cpu = list(run["args"]), run.get("cpu", {})
+    cls = cpu.get("class", "")
+    native = cpu.get("bf16_native", "native bf16" in cls and "no native bf16" not in cls)
+    if native and "--bf16" in stored:
+        at = stored.index("--bf16")
+        stored[at:at + 1] = ["--precision", "auto"]
+    return stored == args
 
 
 def store_headline_run(headline_dir: Path, name: str, args: list[str], run_dir: Path) -> None:
