@@ -152,7 +152,7 @@ def test_merge_replaces_the_rerun_model_and_keeps_the_others():
 
 def test_run_starts_from_a_trained_checkpoint(tmp_path):
     from cvbook.models import create_model
-    from cvbook.train.checkpoint import atomic_save
+    from cvbook.files import atomic_save
 
     torch.manual_seed(1)
     model = create_model("tiny_resnet", num_classes=10, in_chans=1, img_size=28)
@@ -163,7 +163,7 @@ def test_run_starts_from_a_trained_checkpoint(tmp_path):
                            out_dir=tmp_path / "out", log=lambda *_: None)
     dense = next(r for r in result["rows"] if r["variant"] == "float32")
     # the stored weights and normalisation were used, not a fresh model trained here
-    from cvbook.train.loop import to_input
+    from cvbook.data.normalize import to_input
 
     _, test_set, _ = benchmark.load_data(256, 64)
     inputs = to_input(test_set.images, meta, "cpu")

@@ -34,7 +34,7 @@ def state_dict_file(checkpoint):
 
 def test_prune_writes_a_checkpoint_with_the_requested_sparsity(checkpoint, tmp_path, capsys):
     from cvbook.compress.prune import sparsity_report
-    from cvbook.train.checkpoint import load_trained_model
+    from cvbook.files import load_trained_model
 
     out = tmp_path / "pruned.pth"
     assert main(["compress", "prune", str(checkpoint), "--amount", "0.5", "--global-pruning", "-o", str(out)]) == 0

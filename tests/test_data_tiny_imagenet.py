@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cvbook.data import load_splits
 from cvbook.data import tiny_imagenet as ti
 
 WNIDS = ["n02124075", "n01443537", "n04067472"]  # deliberately not sorted
@@ -77,11 +78,10 @@ def test_curation_layout_and_imagefolder(tmp_path):
         assert {p.name for p in (out / "test" / wnid).iterdir()} == expected
     names = ti.read_class_names(out)
     assert list(names) == sorted(WNIDS) and names["n01443537"] == NAMES["n01443537"]
+    splits = load_splits("tiny-imagenet", out)  # what `cvbook train --dataset tiny-imagenet` reads
     for split, n in (("train", 24), ("val", 6), ("test", 6)):
-        ds = ti.load_tiny_imagenet(split, root=out)
-        assert len(ds) == n and ds.classes == list(names)
-        image, label = ds[0]
-        assert image.size == (8, 8) and ds.classes[label] in NAMES
+        assert len(splits[split]) == n and splits[split].classes == tuple(names[w] for w in sorted(WNIDS))
+        assert splits[split].images.shape[1:] == (3, 8, 8)
     assert (raw / "train" / WNIDS[0] / "images").is_dir()  # the raw tree is left intact
     assert not list(tmp_path.glob(".*partial*"))
 
@@ -186,4 +186,4 @@ def test_default_output_beside_raw_or_in_the_cache(tmp_path, monkeypatch):
     assert ti.default_curated_dir(raw) == cached
     _curate(raw, ti.default_curated_dir(raw))
     assert ti.curated_dir() == cached and ti.curated_dir(raw=raw) == cached
-    assert len(ti.load_tiny_imagenet("val")) == 6
+    assert len(load_splits("tiny-imagenet", only=("val",))["val"]) == 6

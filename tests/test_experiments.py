@@ -10,7 +10,7 @@ import torch
 
 from cvbook.evaluate import markdown_table
 from cvbook.experiments import SmallCNN, Text, json_part, run_arm, trick_rows
-from cvbook.train import ImageSet
+from cvbook.data import ImageSet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import experiments as tool  # noqa: E402 - tools/experiments.py
@@ -102,13 +102,13 @@ def test_trained_stores_logits_that_score_as_the_model_does(tmp_path, monkeypatc
     """`tools/experiments.py trained`: the stored test logits give the model's own scores,
     and the record rebuilds its architecture (for the cost columns). On 600 of the test
     images (the tool reads all 10,000), to keep the test quick."""
-    import cvbook.train
+    import cvbook.data
     from cvbook.experiments import score_logits, score_model
     from cvbook.models import create_model
-    from cvbook.train.checkpoint import atomic_save
+    from cvbook.files import atomic_save
 
-    test = cvbook.train.load_splits("fashion-mnist")["test"].subset(torch.arange(0, 6000, 10))
-    monkeypatch.setattr(cvbook.train, "load_splits", lambda name: {"test": test})
+    test = cvbook.data.load_splits("fashion-mnist")["test"].subset(torch.arange(0, 6000, 10))
+    monkeypatch.setattr(cvbook.data, "load_splits", lambda name: {"test": test})
 
     torch.manual_seed(0)
     model = create_model("tiniest", num_classes=10, in_chans=1, img_size=28).eval()

@@ -9,6 +9,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from cvbook.data.augment import flip_and_crop
+from cvbook.data.normalize import normalize, to_input
 from cvbook.data.loaders import (FashionMNISTDataset, TensorBatchLoader, benchmark_loaders,
                                  eval_transforms, loader_variants, measure_throughput,
                                  train_transforms)
@@ -94,6 +95,23 @@ def test_augmentation_and_normalisation():
     assert torch.equal(x, again)
     plain = next(iter(TensorBatchLoader(images, labels, 16, shuffle=False)))[0]
     assert plain.dtype == torch.uint8
+
+
+def test_one_normalisation_for_training_scoring_and_the_loader():
+    """The in-memory loader and to_input (training, predict, compression) give the very
+    same float input for the same images and statistics, equal to (x / 255 - mean) / std."""
+    images, labels = data(n=32)
+    meta = {"mean": [0.3], "std": [0.25]}
+    from_loader = next(iter(TensorBatchLoader(images, labels, 32, shuffle=False, **meta)))[0]
+    expected = (images[:, None].double() / 255 - 0.3) / 0.25
+    assert torch.equal(from_loader, to_input(images[:, None], meta, "cpu"))
+    assert torch.allclose(from_loader.double(), expected, atol=1e-6)
+    assert to_input(images[:, None], meta, "cpu", channels_last=True).is_contiguous(
+        memory_format=torch.channels_last)
+    with pytest.raises(ValueError, match="need 1 values"):
+        normalize(images[:, None], [0.3, 0.3], [0.2, 0.2])
+    with pytest.raises(ValueError, match="shape"):
+        normalize(images, [0.3], [0.2])
 
 
 def test_batch_loader_rejects_bad_input():

@@ -13,7 +13,9 @@ import torch
 from torch import nn
 
 from cvbook import hardware
-from cvbook.train import ImageSet, TrainConfig, load_checkpoint, train
+from cvbook.data import ImageSet
+from cvbook.files import load_checkpoint
+from cvbook.train import TrainConfig, train
 from cvbook.train.precision import choose_precision, step_seconds
 
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from cvbook.train import (EMA, ImageSet, MixUpCutMix, TrainConfig, atomic_save, build_optimizer,
-                          build_scheduler, cutmix, load_checkpoint, mixup, soft_cross_entropy,
-                          train, warmup_cosine_lr)
-from cvbook.train.data import split_off
+from cvbook.data import ImageSet, split_off
+from cvbook.files import atomic_save, load_checkpoint
+from cvbook.train import (EMA, MixUpCutMix, TrainConfig, build_optimizer, build_scheduler, cutmix, mixup,
+                          soft_cross_entropy, train, warmup_cosine_lr)
 
 
 class TinyNet(nn.Module):
@@ -292,7 +292,7 @@ def test_too_little_data_for_one_batch_is_a_clear_error():
 def test_image_folder_is_read_resized_and_split(tmp_path):
     from PIL import Image
 
-    from cvbook.train import load_splits
+    from cvbook.data import load_splits
 
     for k, name in enumerate(("cat", "dog")):
         (tmp_path / "train" / name).mkdir(parents=True)
@@ -316,7 +316,7 @@ def test_image_folder_is_read_resized_and_split(tmp_path):
 def test_non_square_image_folders_keep_their_shape_in_every_split(tmp_path):
     from PIL import Image
 
-    from cvbook.train import load_splits
+    from cvbook.data import load_splits
 
     for split in ("train", "val", "test"):
         for k, name in enumerate(("cat", "dog")):
@@ -347,7 +347,8 @@ def test_track_test_records_test_accuracy_without_changing_the_run():
     assert tracked["train_loss"] == plain["train_loss"] and tracked["val_acc"] == plain["val_acc"]
     assert len(tracked["test_acc"]) == 2 and "test_acc" not in plain
     # the last entry is the final weights' accuracy on the test set, not on validation
-    from cvbook.train.loop import channel_stats, predict
+    from cvbook.data.normalize import channel_stats
+    from cvbook.evaluate.predict import predict
 
     mean, std = channel_stats(data.images)
     logits = predict(net, test.images, {"mean": mean, "std": std})

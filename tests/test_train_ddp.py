@@ -15,7 +15,8 @@ SCRIPT = textwrap.dedent("""
     import sys
     import torch
     from torch import nn
-    from cvbook.train import ImageSet, TrainConfig, train
+    from cvbook.data import ImageSet
+    from cvbook.train import TrainConfig, train
     from cvbook.train.distributed import setup
 
     info = setup("cpu")

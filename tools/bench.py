@@ -51,7 +51,7 @@ def bench_precision(root: Path, model_name: str = "tiny_resnet", batch_size: int
     from cvbook.models import create_model
     from cvbook.train.losses import soft_cross_entropy
     from cvbook.train.optim import build_optimizer
-    from cvbook.train.loop import channel_stats, to_input
+    from cvbook.data.normalize import channel_stats, to_input
     from cvbook.train.precision import choose_precision
 
     images, labels = load_fashion_mnist("train")

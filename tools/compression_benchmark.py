@@ -72,8 +72,8 @@ def global_state_kept():
 def load_data(train_images: int, eval_images: int):
     """(train ImageSet, test ImageSet, meta) from the local Fashion-MNIST files."""
     from cvbook.data.fashion_mnist import CLASSES, load_fashion_mnist
-    from cvbook.train.data import ImageSet
-    from cvbook.train.loop import channel_stats
+    from cvbook.data.splits import ImageSet
+    from cvbook.data.normalize import channel_stats
 
     tr_x, tr_y = load_fashion_mnist("train")
     te_x, te_y = load_fashion_mnist("test")
@@ -128,13 +128,13 @@ def benchmark_model(name: str, train_set, test_set, meta: dict, *, epochs: int =
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}; expected some of {VARIANTS}")
     from cvbook.models import create_model
-    from cvbook.train.loop import to_input
+    from cvbook.data.normalize import to_input
 
     from cvbook.compress import onnx_export, quantize as q8, structured
 
     torch.manual_seed(0)
     if checkpoint is not None:
-        from cvbook.train.checkpoint import load_trained_model
+        from cvbook.files import load_trained_model
 
         model, saved = load_trained_model(checkpoint)
         if saved["model"] != name:

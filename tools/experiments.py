@@ -103,8 +103,9 @@ def store_trained(run_dir: Path, out: Path, train_command: str, store_command: s
     the CPU class that trained it, as `cvbook train` recorded it in the history). Written to
     out/trained/<model>/."""
     from cvbook import hardware
-    from cvbook.train import load_splits, predict
-    from cvbook.train.checkpoint import load_trained_model
+    from cvbook.data import load_splits
+    from cvbook.evaluate.predict import predict
+    from cvbook.files import load_trained_model
 
     model, meta = load_trained_model(run_dir / "best_model.pth")
     test = load_splits("fashion-mnist")["test"]

@@ -15,8 +15,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cvbook.train import ImageSet, TrainConfig, load_splits, predict, train
-from cvbook.train.loop import channel_stats
+from cvbook.data import ImageSet, channel_stats, load_splits
+from cvbook.evaluate.predict import predict
+from cvbook.train import TrainConfig, train
 
 
 class SmallCNN(nn.Module):

@@ -17,8 +17,10 @@ import torch
 from torch import nn
 
 from cvbook.models import create_model
-from cvbook.train.data import load_splits
-from cvbook.train.loop import TrainConfig, channel_stats, predict, to_input, train
+from cvbook.data.splits import load_splits
+from cvbook.data.normalize import channel_stats, to_input
+from cvbook.evaluate.predict import predict
+from cvbook.train.loop import TrainConfig, train
 
 
 def accuracy(model, data, meta):

@@ -90,7 +90,7 @@ def load_model(args) -> tuple[nn.Module, dict]:
         except Exception as err:
             raise ValueError(f"{path}: not a readable torch file ({type(err).__name__}: {err})") from err
         if isinstance(saved, dict) and isinstance(saved.get("meta"), dict) and "model" in saved:
-            from cvbook.train.checkpoint import load_trained_model
+            from cvbook.files import load_trained_model
             model, saved_meta = load_trained_model(path)
             meta.update({k: v for k, v in saved_meta.items() if v is not None})
             meta.update({k: v for k, v in (("dataset", args.dataset), ("data_dir", args.data_dir)) if v})
@@ -118,8 +118,8 @@ def load_model(args) -> tuple[nn.Module, dict]:
 
 def _splits(meta: dict) -> dict:
     """The dataset's splits; fills in the normalisation from the training images if unknown."""
-    from cvbook.train.data import load_splits
-    from cvbook.train.loop import channel_stats
+    from cvbook.data.splits import load_splits
+    from cvbook.data.normalize import channel_stats
 
     dataset = meta.get("dataset") or (None if meta.get("data_dir") else "fashion-mnist")
     splits = load_splits(dataset, meta.get("data_dir"), img_size=meta.get("img_size"))
@@ -129,7 +129,7 @@ def _splits(meta: dict) -> dict:
 
 
 def _batches(images: torch.Tensor, meta: dict, batch_size: int, limit: int | None = None):
-    from cvbook.train.loop import to_input
+    from cvbook.data.normalize import to_input
 
     n = len(images) if limit is None else min(limit, len(images))
     for start in range(0, n, batch_size):

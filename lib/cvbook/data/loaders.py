@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from cvbook.data.augment import flip_and_crop
+from cvbook.data.normalize import normalize
 
 
 def _check_images_labels(images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -105,17 +106,13 @@ class TensorBatchLoader:
         self.labels = labels
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.augment = augment
-        self.scale = 255.0 if images.dtype == torch.uint8 else 1.0
         if mean is not None:
+            mean, std = _floats(mean, "mean"), _floats(std, "std")
             channels = self.images.shape[1]
-            mean_t = torch.tensor(_floats(mean, "mean"), dtype=torch.float32)
-            std_t = torch.tensor(_floats(std, "std"), dtype=torch.float32)
-            if len(mean_t) != channels or len(std_t) != channels:
+            if len(mean) != channels or len(std) != channels:
                 raise ValueError(f"mean and std need {channels} values (one per channel), "
-                                 f"got {len(mean_t)} and {len(std_t)}")
-            self.mean, self.std = mean_t[:, None, None], std_t[:, None, None]
-        else:
-            self.mean = self.std = None
+                                 f"got {len(mean)} and {len(std)}")
+        self.mean, self.std = mean, std
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -131,7 +128,7 @@ class TensorBatchLoader:
             if self.augment is not None:
                 x = self.augment(x, self.generator)
             if self.mean is not None:
-                x = (x.float() / self.scale - self.mean) / self.std
+                x = normalize(x, self.mean, self.std)
             yield x, self.labels[idx]
 
 

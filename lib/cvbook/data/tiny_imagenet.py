@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cvbook.data.locate import cache_root, find_dataset_dir
+from cvbook.data.splits import IMAGE_SUFFIXES
 
 RAW_FOLDER = "tiny-imagenet-200"
 CURATED_FOLDER = "curated"  # default place of the curated tree, beside RAW_FOLDER
 SPLITS = ("train", "val", "test")
 MANIFEST = "curation.json"
 CLASS_NAMES = "class_names.json"
-IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 
 class ValAnnotation(NamedTuple):
@@ -280,14 +280,3 @@ def curated_counts(curated: str | os.PathLike) -> dict[str, int]:
     curated = Path(curated)
     return {s: sum(1 for p in (curated / s).glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
             for s in SPLITS}
-
-
-def load_tiny_imagenet(split: str = "train", root: str | os.PathLike | None = None,
-                       transform=None):
-    """A torchvision ImageFolder over one split of the curated tree (PIL images, int labels)."""
-    from torchvision.datasets import ImageFolder
-
-    if split not in SPLITS:
-        raise ValueError(f"unknown Tiny ImageNet split {split!r}; expected one of {SPLITS}")
-    # allow_empty keeps class indices aligned across splits even if a class has no images
-    return ImageFolder(str(curated_dir(root) / split), transform=transform, allow_empty=True)

@@ -71,9 +71,9 @@ def run_test(args) -> int:
     from cvbook.evaluate.efficiency import count_parameters
     from cvbook.evaluate.metrics import (classification_report, confusion_matrix,
                                          format_classification_report, topk_accuracy)
-    from cvbook.train.checkpoint import atomic_write_json, load_trained_model
-    from cvbook.train.data import load_splits
-    from cvbook.train.loop import predict
+    from cvbook.files import atomic_write_json, load_trained_model
+    from cvbook.data.splits import load_splits
+    from cvbook.evaluate.predict import predict
 
     path = _checkpoint(args)
     model, meta = load_trained_model(path, args.device)
@@ -111,8 +111,8 @@ def run_infer(args) -> int:
     import torch
     from PIL import Image, UnidentifiedImageError
 
-    from cvbook.train.checkpoint import load_trained_model
-    from cvbook.train.loop import predict
+    from cvbook.files import load_trained_model
+    from cvbook.evaluate.predict import predict
 
     image = Path(args.image)
     if not image.is_file():
@@ -180,7 +180,7 @@ def comparison_table(rows: list[dict]) -> str:
 
 
 def run_compare(args) -> int:
-    from cvbook.train.checkpoint import atomic_write
+    from cvbook.files import atomic_write
 
     rows = comparison_rows(args.output_dir)
     if not rows:

@@ -11,7 +11,7 @@ import torch
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
-    from cvbook.train.checkpoint import atomic_write
+    from cvbook.files import atomic_write
 
     return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight"))
 

@@ -13,7 +13,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from cvbook.cli import add_option
-from cvbook.train.data import DATASETS
+from cvbook.data.splits import DATASETS
 from cvbook.train.loop import TrainConfig
 
 # options that may differ between a run and its resumption (all others come from the checkpoint)
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from cvbook.train import distributed
-    from cvbook.train.checkpoint import load_checkpoint
-    from cvbook.train.data import load_splits
+    from cvbook.files import load_checkpoint
+    from cvbook.data.splits import load_splits
     from cvbook.train.loop import TrainConfig, train
 
     options = vars(args)

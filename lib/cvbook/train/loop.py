@@ -23,9 +23,11 @@ from tqdm.auto import tqdm
 
 from cvbook import hardware
 from cvbook.train import distributed
-from cvbook.train.checkpoint import (atomic_save, atomic_write_json, load_checkpoint,
-                                     rng_state, set_rng_state)
-from cvbook.train.data import ImageSet
+from cvbook.data.normalize import channel_stats, to_input
+from cvbook.data.splits import ImageSet
+from cvbook.evaluate.predict import predict
+from cvbook.files import atomic_save, atomic_write_json, load_checkpoint
+from cvbook.train.checkpoint import rng_state, set_rng_state
 from cvbook.train.ema import EMA
 from cvbook.train.losses import soft_cross_entropy
 from cvbook.train.mix import MixUpCutMix
@@ -99,23 +101,6 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of uint8 images, in [0, 1] units."""
-    from cvbook.data.stats import channel_mean_std
-
-    mean, std = channel_mean_std(images)
-    return mean.tolist(), std.clamp_min(1e-6).tolist()
-
-
-def to_input(x: torch.Tensor, meta: dict, device, channels_last: bool = False) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> normalised float32 on `device`."""
-    x = x.to(device, non_blocking=True).float().div_(255)
-    mean = torch.tensor(meta["mean"], device=device).view(1, -1, 1, 1)
-    std = torch.tensor(meta["std"], device=device).view(1, -1, 1, 1)
-    x = (x - mean) / std
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-
 def augment(x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     """Per-image random crop, flip and erasing of a uint8 batch (global torch generator)."""
     from cvbook.data.augment import random_crop, random_erasing, random_horizontal_flip
@@ -140,22 +125,6 @@ def epoch_order(n: int, batch_size: int, epoch: int, seed: int, info: distribute
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
     for s in range(n // per_step):
         yield perm[s * per_step:(s + 1) * per_step][info.rank::info.world_size]
-
-
-@torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, meta: dict, batch_size: int = 512,
-            device=None, channels_last: bool = False, bf16: bool = False) -> torch.Tensor:
-    """Logits (N, K) in float32 for uint8 images (N, C, H, W), in eval mode."""
-    device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        x = to_input(images[i:i + batch_size], meta, device, channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            out.append(model(x).float().cpu())
-    model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0)
 
 
 def evaluate(model: nn.Module, data: ImageSet, meta: dict, cfg: TrainConfig,

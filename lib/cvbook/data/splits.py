@@ -1,4 +1,5 @@
-"""Datasets as in-memory uint8 tensors (N, C, H, W) plus labels and class names.
+"""Datasets as in-memory uint8 tensors (N, C, H, W) plus labels and class names, and their
+train / validation / test splits.
 
 Keeping the images as one uint8 tensor lets training draw a batch with one index
 operation and augment it on the device (see cvbook.data.augment): no per-image
