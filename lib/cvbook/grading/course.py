@@ -166,6 +166,14 @@ def copy_course(dest: Path | str, root: Path | str) -> Path:
     return dest
 
 
+def awaits_grade_by_hand(grade) -> bool:
+    """True for a gradebook grade that nobody has scored: an answer in words (or other
+    manually graded cell) that the autograder left unscored and no instructor has graded
+    yet. nbgrader raises needs_manual_grade again on every regrade, so that flag alone
+    would ask for a grade already given; the scores say what is still missing."""
+    return grade.auto_score is None and grade.manual_score is None
+
+
 def scores(root: Path | str, assignment: str, db_path: Path | str | None = None) -> dict[str, dict]:
     """What the gradebook holds for each student who submitted `assignment`, the one source
     every page and export reads: student -> {"score" (after the late penalty, as `nbgrader
@@ -183,8 +191,7 @@ def scores(root: Path | str, assignment: str, db_path: Path | str | None = None)
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     cells[grade.cell.name] = (grade.score, grade.max_score)
-                    # nbgrader raises needs_manual_grade again on a regrade; a manual score settles it
-                    manual[grade.cell.name] = bool(grade.needs_manual_grade) and grade.manual_score is None
+                    manual[grade.cell.name] = awaits_grade_by_hand(grade)
                 for comment in nb.comments:
                     text = comment.manual_comment or comment.auto_comment
                     if text:

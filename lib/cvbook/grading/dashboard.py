@@ -30,6 +30,7 @@ def dashboard_data(root: Path | str, db_path: Path | str | None = None) -> dict:
     from nbgrader.api import Gradebook
 
     from cvbook.grading import export
+    from cvbook.grading.course import awaits_grade_by_hand
 
     root = Path(root)
     db = Path(db_path or root / "gradebook.db")
@@ -63,8 +64,7 @@ def dashboard_data(root: Path | str, db_path: Path | str | None = None) -> dict:
                         stat = cells.setdefault(key, {"cell": key, "max_score": grade.max_score, "graded": 0,
                                                       "failed": 0, "to_grade": 0,
                                                       "in_words": grade.cell.cell_type == "markdown"})
-                        if grade.auto_score is None and grade.manual_score is None:
-                            # an answer in words not graded yet: neither passed nor failed
+                        if awaits_grade_by_hand(grade):  # neither passed nor failed yet
                             stat["to_grade"] += 1
                             continue
                         stat["graded"] += 1
