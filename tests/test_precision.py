@@ -160,3 +160,10 @@ def test_onednn_held_below_avx512_has_no_native_bf16(monkeypatch):
     info = hardware.cpu_info()
     assert info["held"] == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
     assert "held by" in info["class"] and hardware.class_slug(info).endswith("-held")
+    # a CPU's VNNI and AMX go unused by oneDNN held to AVX2: the class does not claim them
+    held = {"isa": "AVX2", "bf16_native": False, "vnni": True, "amx": True,
+            "held": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
+    assert hardware.cpu_class(held) == "AVX2, no native bf16, held by ONEDNN_MAX_CPU_ISA=AVX2"
+    assert hardware.class_slug(held) == "avx2-held"
+    held["held"] = {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"}
+    assert hardware.class_slug({**held, "isa": "AVX512"}) == "avx512-vnni-held"

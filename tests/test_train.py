@@ -366,6 +366,28 @@ def test_random_erasing_option_blanks_a_square_per_image():
     assert torch.equal(kept, x)
 
 
+def test_low_res_epochs_train_on_smaller_images_then_the_full_size():
+    """--low-res-size 4 --low-res-epochs 1: epoch 1's steps see 4x4 images, epoch 2's the
+    full 8x8, and validation always the full size; resizing keeps the normalised values."""
+    from cvbook.train.loop import low_res
+
+    net, seen = TinyNet(), []
+    net.register_forward_pre_hook(lambda m, args: seen.append((m.training, tuple(args[0].shape[-2:]))))
+    history = train(net, synthetic(64), synthetic(32), config(epochs=2, ema=0.0, low_res_size=4, low_res_epochs=1))
+    trained = [size for training, size in seen if training]
+    assert trained == [(4, 4)] * 2 + [(8, 8)] * 2  # 64 images / batch 32 = 2 steps per epoch
+    assert {size for training, size in seen if not training} == {(8, 8)}
+    assert len(history["val_acc"]) == 2
+    level = torch.randn(3, 2, 1, 1)
+    x = level.expand(3, 2, 8, 8).contiguous()
+    small = low_res(x, 4, channels_last=True)
+    assert small.shape == (3, 2, 4, 4) and small.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(small, level.expand(3, 2, 4, 4), atol=1e-5)  # a flat image keeps its value
+    assert low_res(x, 8) is x
+    with pytest.raises(ValueError, match="low_res_size=4 with low_res_epochs=0"):
+        config(low_res_size=4)
+
+
 def test_time_to_accuracy_counts_a_threshold_only_once_it_stays_reached():
     from cvbook.train.headline import time_to_accuracy
 

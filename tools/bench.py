@@ -305,8 +305,10 @@ def store_headline_run(headline_dir: Path, name: str, args: list[str], run_dir: 
     headline_dir.mkdir(parents=True, exist_ok=True)
     for kept in ("history.json", "best_model.pth"):
         atomic_write_bytes(headline_dir / f"{name}_{kept}", (run_dir / kept).read_bytes())
+    # the CPU as the run saw it (under ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA: held lower)
+    trained_on = (last["history"].get("runs") or [{}])[-1].get("cpu") or hardware.cpu_info()
     run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
-           "machine": machine(), "cpu": hardware.cpu_info(), "load_average_after": os.getloadavg()[0],
+           "machine": machine(), "cpu": trained_on, "load_average_after": os.getloadavg()[0],
            # when the run wrote its last epoch, not when it was stored
            "finished": dt.datetime.fromtimestamp((run_dir / "history.json").stat().st_mtime, dt.timezone.utc)
            .strftime("%Y-%m-%d %H:%M UTC")}

@@ -122,18 +122,26 @@ def cpu_class(info: dict | None = None) -> str:
     else:
         level = isa or "unknown ISA"
     words = [level, "native bf16" if info.get("bf16_native") else "no native bf16"]
-    words += [name for name in ("VNNI", "AMX") if info.get(name.lower())]
+    words += [name for name in ("VNNI", "AMX") if info.get(name.lower()) and _usable(name, info)]
     if info.get("held"):
         words.append("held by " + ", ".join(f"{k}={v}" for k, v in info["held"].items()))
     return ", ".join(words)
+
+
+def _usable(feature: str, info: dict) -> bool:
+    """Whether oneDNN may use a CPU feature under the run's ONEDNN_MAX_CPU_ISA (if any):
+    held to AVX2, a CPU's VNNI and AMX instructions go unused."""
+    held = info.get("held", {}).get("ONEDNN_MAX_CPU_ISA", "").upper()
+    return not held or feature in held or (feature == "VNNI" and held.startswith("AVX512_CORE_"))
 
 
 def class_slug(info: dict | None = None) -> str:
     """cpu_class as a short identifier ("avx2", "avx512-bf16-vnni"), for file and section names."""
     info = info or cpu_info()
     isa = info.get("isa", "").lower() or "unknown"
-    parts = [isa] + [name for name, on in (("bf16", info.get("bf16_native")), ("vnni", info.get("vnni")),
-                                            ("amx", info.get("amx"))) if on]
+    parts = [isa] + [name for name, on in (("bf16", info.get("bf16_native")),
+                                            ("vnni", info.get("vnni") and _usable("VNNI", info)),
+                                            ("amx", info.get("amx") and _usable("AMX", info))) if on]
     if info.get("held"):
         parts.append("held")
     return "-".join(parts)

@@ -64,6 +64,9 @@ class TrainConfig:
     flip: bool = setting(True, "random horizontal flips")
     random_erasing: float = setting(0.0, "erase a square of each image with probability P; 0 = off", metavar="P")
     erasing_size: int = setting(8, "side of the erased square, pixels")
+    low_res_size: int = setting(0, "train the first --low-res-epochs epochs on images resized to this side, "
+                                "which makes them faster; 0 = off")
+    low_res_epochs: int = setting(0, "epochs at --low-res-size before the full size")
     precision: str = setting("auto", "auto: bfloat16 autocast where the hardware runs it natively (AVX-512 bf16, "
                              "ARM bf16, recent GPUs), float32 elsewhere", choices=PRECISIONS)
     bf16: bool = setting(False, "the same as --precision bf16")
@@ -75,7 +78,8 @@ class TrainConfig:
     device: str | None = setting(None, "cpu, cuda, cuda:1 ... (default: cuda if available)")
 
     def __post_init__(self):
-        at_least = {"epochs": 1, "batch_size": 1, "save_every": 0, "crop_padding": 0, "erasing_size": 1}
+        at_least = {"epochs": 1, "batch_size": 1, "save_every": 0, "crop_padding": 0, "erasing_size": 1,
+                    "low_res_size": 0, "low_res_epochs": 0}
         bad = [f"{k}={getattr(self, k)!r} (must be an integer >= {low})" for k, low in at_least.items()
                if isinstance(getattr(self, k), bool) or not isinstance(getattr(self, k), int)
                or getattr(self, k) < low]
@@ -86,6 +90,9 @@ class TrainConfig:
             bad.append(f"precision={self.precision!r} (must be one of {', '.join(PRECISIONS)})")
         elif self.bf16 and self.precision == "float32":
             bad.append("bf16=True with precision='float32' (bf16=True means precision='bf16')")
+        if (self.low_res_size > 0) != (self.low_res_epochs > 0):
+            bad.append(f"low_res_size={self.low_res_size} with low_res_epochs={self.low_res_epochs} "
+                       f"(give both, or neither)")
         if bad:
             raise ValueError("invalid training settings: " + "; ".join(bad))
         if self.bf16:
@@ -112,6 +119,16 @@ def augment(x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     if cfg.random_erasing:
         x = random_erasing(x, cfg.random_erasing, min(cfg.erasing_size, *x.shape[-2:]))
     return x
+
+
+def low_res(x: torch.Tensor, size: int, channels_last: bool = False) -> torch.Tensor:
+    """A normalised batch resized (bilinear, antialiased) to size x size. A convolutional
+    network with global pooling takes any size, and costs about (size / side)^2 as much per
+    image, so early epochs, which learn coarse shapes, run faster (progressive resizing)."""
+    if tuple(x.shape[-2:]) == (size, size):
+        return x
+    x = nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
 def epoch_order(n: int, batch_size: int, epoch: int, seed: int, info: distributed.DistInfo):
@@ -219,6 +236,8 @@ def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainCo
         for idx in bar:
             x = train_set.images[idx].to(info.device, non_blocking=True)
             x = to_input(augment(x, cfg), meta, info.device, cfg.channels_last)
+            if epoch < cfg.low_res_epochs:
+                x = low_res(x, cfg.low_res_size, cfg.channels_last)
             x, targets = mixer(x, train_set.labels[idx].to(info.device))
             with torch.autocast(info.device.type, dtype=torch.bfloat16, enabled=precision.bf16):
                 logits = net(x)
