@@ -129,3 +129,15 @@ def test_the_cvbook_command_loads_only_the_module_it_runs():
     assert commands(build_parser("data")) == {"data"}
     assert commands(build_parser("plot")) == {"test", "infer", "plot", "compare"}  # one module, four commands
     assert commands(build_parser()) == set(SUBCOMMANDS) == commands(build_parser("no-such-command"))
+
+
+def test_commands_that_only_look_at_files_do_not_load_torch():
+    """`cvbook data where/info/curate-tiny-imagenet` import cvbook.data's file modules; those,
+    and the package itself, leave torch unloaded (it takes seconds), while the package's
+    names still resolve on first use."""
+    import sys
+
+    code = ("import sys; import cvbook.data, cvbook.data.cli, cvbook.data.tiny_imagenet; "
+            "assert 'torch' not in sys.modules, 'torch was imported'; "
+            "from cvbook.data import ImageSet, normalize; assert 'torch' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -384,8 +384,13 @@ def test_low_res_epochs_train_on_smaller_images_then_the_full_size():
     assert small.shape == (3, 2, 4, 4) and small.is_contiguous(memory_format=torch.channels_last)
     assert torch.allclose(small, level.expand(3, 2, 4, 4), atol=1e-5)  # a flat image keeps its value
     assert low_res(x, 8) is x
+    assert low_res(torch.zeros(1, 1, 8, 16), 4).shape == (1, 1, 4, 8)  # the shape is kept
     with pytest.raises(ValueError, match="low_res_size=4 with low_res_epochs=0"):
         config(low_res_size=4)
+    with pytest.raises(ValueError, match="smaller than the images' shorter side"):
+        train(TinyNet(), synthetic(64), synthetic(32), config(low_res_size=8, low_res_epochs=1))
+    with pytest.raises(ValueError, match="leaves no epoch at full size"):
+        train(TinyNet(), synthetic(64), synthetic(32), config(epochs=2, low_res_size=4, low_res_epochs=2))
 
 
 def test_time_to_accuracy_counts_a_threshold_only_once_it_stays_reached():

@@ -269,11 +269,13 @@ def bench_headline(root: Path) -> str:
                  for t in THRESHOLDS]
         lines.append(f"| {name}: {purpose} | `{shown}` | " + " | ".join(cells)
                      + f" | {100 * history['test_acc'][-1]:.2f} % | {minutes:.1f} | {images / (60 * minutes):,.0f} |")
-        slowest = max(history["epoch_time_s"])
+        times = history["epoch_time_s"]
+        low = int(args[args.index("--low-res-epochs") + 1]) if "--low-res-epochs" in args else 0
         load = run.get("load_average_after")
+        epochs = (f"epochs {statistics.median(times[:low]):.0f} s at 20x20 and {statistics.median(times[low:]):.0f} s "
+                  f"at full size (medians)" if low else f"epochs {statistics.median(times):.0f} s (median)")
         notes.append(f"{name}: finished {run['finished']}" + (f", load average after {load:.1f}" if load else "")
-                     + f", epochs {statistics.median(history['epoch_time_s']):.0f} s (median), slowest {slowest:.0f} s"
-                     + (f" ({run['note']})" if run.get("note") else ""))
+                     + f", {epochs}, slowest {max(times):.0f} s" + (f"; {run['note']}" if run.get("note") else ""))
     return ("\n".join(lines) + f"\n\nTinyResNet, {params:,} parameters; 54,000 training images (6,000 held out "
             "for validation), accuracy on the 10,000 test images after every epoch (outside the timed training). "
             "A threshold counts from the first epoch after which the test accuracy never falls below it "
@@ -308,7 +310,7 @@ def store_headline_run(headline_dir: Path, name: str, args: list[str], run_dir: 
     # the CPU as the run saw it (under ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA: held lower)
     trained_on = (last["history"].get("runs") or [{}])[-1].get("cpu") or hardware.cpu_info()
     run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
-           "machine": machine(), "cpu": trained_on, "load_average_after": os.getloadavg()[0],
+           "machine": machine(trained_on), "cpu": trained_on, "load_average_after": os.getloadavg()[0],
            # when the run wrote its last epoch, not when it was stored
            "finished": dt.datetime.fromtimestamp((run_dir / "history.json").stat().st_mtime, dt.timezone.utc)
            .strftime("%Y-%m-%d %H:%M UTC")}
@@ -372,6 +374,8 @@ def write_section(path: Path, name: str, body: str, command: str, info: dict | N
     key = f"{name}@{hardware.class_slug(info)}"
     text = path.read_text() if path.exists() else HEADER
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    held = " ".join(f"{k}={v}" for k, v in info.get("held", {}).items())
+    command = f"{held} {command}" if held else command  # as it ran: held to a lower class
     section = (f"<!-- bench:{key} -->\n## {name}: {info['class']}\n\nCommand: `{command}`  \n"
                f"Machine: {machine()}  \nMeasured: {stamp}\n\n{body}\n<!-- /bench:{key} -->")
     pattern = re.compile(rf"<!-- bench:{re.escape(key)} -->.*?<!-- /bench:{re.escape(key)} -->", re.S)

@@ -15,8 +15,9 @@ def describe() -> dict:
             "load_average_1_5_15_min": list(os.getloadavg())}
 
 
-def line() -> str:
-    """One line for BENCHMARKS.md; says when other jobs shared the cores at the start."""
+def line(info: dict | None = None) -> str:
+    """One line for BENCHMARKS.md; says when other jobs shared the cores at the start. `info`
+    (a cvbook.hardware.cpu_info) names the CPU as a run saw it, if not this process's."""
     load = os.getloadavg()[0]
     busy = f", load average {load:.1f} at start (other jobs share the cores)" if load > 0.5 else ""
-    return f"{hardware.describe()}, Python {platform.python_version()}, {platform.system()} {platform.release()}{busy}"
+    return f"{hardware.describe(info)}, Python {platform.python_version()}, {platform.system()} {platform.release()}{busy}"

@@ -132,7 +132,9 @@ def _usable(feature: str, info: dict) -> bool:
     """Whether oneDNN may use a CPU feature under the run's ONEDNN_MAX_CPU_ISA (if any):
     held to AVX2, a CPU's VNNI and AMX instructions go unused."""
     held = info.get("held", {}).get("ONEDNN_MAX_CPU_ISA", "").upper()
-    return not held or feature in held or (feature == "VNNI" and held.startswith("AVX512_CORE_"))
+    if held in ("", "ALL", "DEFAULT") or feature in held:
+        return True
+    return feature == "VNNI" and held.startswith(("AVX512_CORE_", "AVX10"))
 
 
 def class_slug(info: dict | None = None) -> str:

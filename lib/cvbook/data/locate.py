@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 DEBIAN_ROOT = Path("/usr/share/datasets")
+# the image files cvbook reads from a folder (an image folder, a curated Tiny ImageNet)
+IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp"}
 
 # Files whose presence means "this directory holds the dataset".
 MARKER_FILES = {

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import torch
 
+from cvbook.data.locate import IMAGE_SUFFIXES
+
 DATASETS = ("fashion-mnist", "cifar10", "tiny-imagenet")
-IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp"}
 
 
 @dataclass

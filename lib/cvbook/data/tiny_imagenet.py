@@ -24,8 +24,7 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
-from cvbook.data.locate import cache_root, find_dataset_dir
-from cvbook.data.splits import IMAGE_SUFFIXES
+from cvbook.data.locate import IMAGE_SUFFIXES, cache_root, find_dataset_dir
 
 RAW_FOLDER = "tiny-imagenet-200"
 CURATED_FOLDER = "curated"  # default place of the curated tree, beside RAW_FOLDER

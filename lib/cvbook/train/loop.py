@@ -64,8 +64,10 @@ class TrainConfig:
     flip: bool = setting(True, "random horizontal flips")
     random_erasing: float = setting(0.0, "erase a square of each image with probability P; 0 = off", metavar="P")
     erasing_size: int = setting(8, "side of the erased square, pixels")
-    low_res_size: int = setting(0, "train the first --low-res-epochs epochs on images resized to this side, "
-                                "which makes them faster; 0 = off")
+    low_res_size: int = setting(0, "train the first --low-res-epochs epochs on images resized so that their "
+                                "shorter side is this many pixels, which makes them faster; 0 = off "
+                                "(with --ema, the averaged weights and BatchNorm statistics catch up with the "
+                                "full size over the next 1 / (1 - decay) steps; --compile compiles again at the switch)")
     low_res_epochs: int = setting(0, "epochs at --low-res-size before the full size")
     precision: str = setting("auto", "auto: bfloat16 autocast where the hardware runs it natively (AVX-512 bf16, "
                              "ARM bf16, recent GPUs), float32 elsewhere", choices=PRECISIONS)
@@ -122,12 +124,15 @@ def augment(x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
 
 
 def low_res(x: torch.Tensor, size: int, channels_last: bool = False) -> torch.Tensor:
-    """A normalised batch resized (bilinear, antialiased) to size x size. A convolutional
-    network with global pooling takes any size, and costs about (size / side)^2 as much per
-    image, so early epochs, which learn coarse shapes, run faster (progressive resizing)."""
-    if tuple(x.shape[-2:]) == (size, size):
+    """A normalised batch resized (bilinear, antialiased) so that its shorter side is `size`,
+    keeping its shape. A convolutional network with global pooling takes any size, and costs
+    about (size / side)^2 as much per image, so early epochs, which learn coarse shapes, run
+    faster (progressive resizing)."""
+    height, width = x.shape[-2:]
+    target = (round(height * size / min(height, width)), round(width * size / min(height, width)))
+    if (height, width) == target:
         return x
-    x = nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    x = nn.functional.interpolate(x, size=target, mode="bilinear", antialias=True, align_corners=False)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
@@ -189,6 +194,13 @@ def train(model: nn.Module, train_set: ImageSet, val_set: ImageSet, cfg: TrainCo
     if "mean" not in meta:
         meta["mean"], meta["std"] = channel_stats(train_set.images)
 
+    if cfg.low_res_epochs:
+        side = min(train_set.images.shape[-2:])
+        if not cfg.low_res_size < side:
+            raise ValueError(f"low_res_size={cfg.low_res_size} must be smaller than the images' shorter side ({side} px)")
+        if cfg.low_res_epochs >= (cfg.total_epochs or cfg.epochs):
+            raise ValueError(f"low_res_epochs={cfg.low_res_epochs} leaves no epoch at full size "
+                             f"(the run has {cfg.total_epochs or cfg.epochs})")
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     raw = model.to(info.device, memory_format=fmt)
     # DDP copies process 0's weights to every process here, before anything copies them
