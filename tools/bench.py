@@ -120,11 +120,20 @@ def bench_loaders(root: Path, repeats: int = 3) -> str:
 
 
 def _time_command(cmd: list[str], runs: int, root: Path) -> list[float]:
+    """Wall-clock seconds of each of `runs` runs of `cmd`; a failing run raises with the end
+    of its output (a timing of a failed command is no figure)."""
+    import tempfile
+
     seconds = []
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        seconds.append(time.perf_counter() - start)
+        with tempfile.TemporaryFile("w+") as log:
+            start = time.perf_counter()
+            done = subprocess.run(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+            seconds.append(time.perf_counter() - start)
+            if done.returncode:
+                log.seek(0)
+                raise RuntimeError(f"`{' '.join(cmd)}` failed (exit {done.returncode}); its output ended:\n"
+                                   + log.read()[-4000:])
     return seconds
 
 
