@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from cvbook.files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from machine import line as machine
+from machine import line as machine, training_cpu
 
 from cvbook import hardware
 
@@ -256,7 +256,7 @@ def bench_headline(root: Path) -> str:
     import json
 
     from cvbook.models import count_parameters, create_model
-    from cvbook.train.headline import THRESHOLDS, recipes_for, time_to_accuracy
+    from cvbook.train.headline import THRESHOLDS, low_res_epochs, recipes_for, time_to_accuracy
 
     params = count_parameters(create_model("tiny_resnet", in_chans=1, img_size=28))
     headline_dir = root / "book" / "results" / "headline"
@@ -279,7 +279,7 @@ def bench_headline(root: Path) -> str:
         lines.append(f"| {name}: {purpose} | `{shown}` | " + " | ".join(cells)
                      + f" | {100 * history['test_acc'][-1]:.2f} % | {minutes:.1f} | {images / (60 * minutes):,.0f} |")
         times = history["epoch_time_s"]
-        low = int(args[args.index("--low-res-epochs") + 1]) if "--low-res-epochs" in args else 0
+        low = low_res_epochs(args)
         load = run.get("load_average_after")
         epochs = (f"epochs {statistics.median(times[:low]):.0f} s at 20x20 and {statistics.median(times[low:]):.0f} s "
                   f"at full size (medians)" if low else f"epochs {statistics.median(times):.0f} s (median)")
@@ -316,8 +316,7 @@ def store_headline_run(headline_dir: Path, name: str, args: list[str], run_dir: 
     headline_dir.mkdir(parents=True, exist_ok=True)
     for kept in ("history.json", "best_model.pth"):
         atomic_write_bytes(headline_dir / f"{name}_{kept}", (run_dir / kept).read_bytes())
-    # the CPU as the run saw it (under ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA: held lower)
-    trained_on = (last["history"].get("runs") or [{}])[-1].get("cpu") or hardware.cpu_info()
+    trained_on = training_cpu(last["history"])
     run = {"args": args, "images_per_epoch": last["steps_per_epoch"] * last["config"]["batch_size"],
            "machine": machine(trained_on), "cpu": trained_on, "load_average_after": os.getloadavg()[0],
            # when the run wrote its last epoch, not when it was stored

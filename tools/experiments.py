@@ -25,6 +25,7 @@ import torch
 from cvbook.experiments import BASE_RECIPE, fashion_subsets, json_part, run_arm, score_model
 from cvbook.files import atomic_write_bytes, atomic_write_json
 from machine import describe as machine
+from machine import training_cpu
 
 # The A/B arms: each changes only the options it names (the first arm of each trick is its baseline).
 TRICKS: dict[str, dict[str, dict]] = {
@@ -102,7 +103,6 @@ def store_trained(run_dir: Path, out: Path, train_command: str, store_command: s
     images (0.4 MB) and a record of the run (the command, its history and training time, and
     the CPU class that trained it, as `cvbook train` recorded it in the history). Written to
     out/trained/<model>/."""
-    from cvbook import hardware
     from cvbook.data import load_splits
     from cvbook.evaluate.predict import predict
     from cvbook.files import load_trained_model
@@ -123,7 +123,7 @@ def store_trained(run_dir: Path, out: Path, train_command: str, store_command: s
               "train_time_s": sum(history["epoch_time_s"]), "n_test": len(test),
               "test_accuracy": float((logits.argmax(1) == test.labels).float().mean()),
               # the training CPU, from the run's own record; this machine only scored the test set
-              "cpu": (history.get("runs") or [{}])[-1].get("cpu") or hardware.cpu_info(), "stored_on": machine(),
+              "cpu": training_cpu(history), "stored_on": machine(),
               "stored": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     return atomic_write_json(record, dest / "run.json")
 

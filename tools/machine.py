@@ -15,6 +15,12 @@ def describe() -> dict:
             "load_average_1_5_15_min": list(os.getloadavg())}
 
 
+def training_cpu(history: dict) -> dict:
+    """The CPU a `cvbook train` run trained on, as its history recorded it (held to a lower
+    class if it was), or this machine's where the history predates that record."""
+    return (history.get("runs") or [{}])[-1].get("cpu") or hardware.cpu_info()
+
+
 def line(info: dict | None = None) -> str:
     """One line for BENCHMARKS.md; says when other jobs shared the cores at the start. `info`
     (a cvbook.hardware.cpu_info) names the CPU as a run saw it, if not this process's."""

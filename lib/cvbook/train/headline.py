@@ -45,6 +45,11 @@ RECIPES_WITHOUT_BF16: dict[str, tuple[str, list[str]]] = {
 }
 
 
+def low_res_epochs(args: list[str]) -> int:
+    """How many epochs a recipe's `cvbook train` arguments train at the small size (0: none)."""
+    return int(args[args.index("--low-res-epochs") + 1]) if "--low-res-epochs" in args else 0
+
+
 def recipes_for(bf16_native: bool) -> dict[str, tuple[str, list[str]]]:
     """The recipes written for a CPU of this kind (cvbook.hardware.bf16_native())."""
     return RECIPES if bf16_native else RECIPES_WITHOUT_BF16
