@@ -73,9 +73,9 @@ book: setup
 		echo "The library or book/results changed since the last build: executing every page"; rm -rf $(EXEC_CACHE) _build/.doctrees; fi
 	$(JUPYTER_ENV) $(BIN)/jupyter-book build . -W --keep-going && touch $(EXEC_STAMP)
 
-# Two workers, one test file each at a time: the book build runs beside the rest.
+# Two workers, one test file each at a time: the book build starts first and runs beside the rest.
 test: setup browser
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 release: setup
 	$(PY) -m cvbook.grading.release
