@@ -26,14 +26,17 @@ for var, sub in {"JUPYTER_CONFIG_DIR": ".jupyter", "JUPYTER_RUNTIME_DIR": ".jupy
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 # `make test` runs two workers on a 2-core machine. PyTorch's default of one OpenMP thread
-# per core gives each worker two spinning threads on two shared cores: a one-epoch test
-# training then took 18.7 s instead of 12.2 s beside a busy core. So each worker gets its
-# share of the cores, and the commands, kernels and pages it starts inherit it (pages
-# that measure on two threads set that themselves). An OMP_NUM_THREADS given by the user wins.
-_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-os.environ.setdefault("OMP_NUM_THREADS", str(max(1, len(os.sched_getaffinity(0)) // _workers)))
-if "torch" in sys.modules:  # imported before this file (a plugin): apply the share now
-    sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+# per core gives each worker two threads on two shared cores, and every parallel region
+# then waits for a thread that is not running: three steps of the Tiniest took 10 s
+# instead of 0.24 s. So each xdist worker gets its share of the cores, and the commands,
+# kernels and pages it starts inherit it (pages that measure on two threads set that
+# themselves). Only workers decide (the controller does not know the count yet, and its
+# environment is what workers start from); an OMP_NUM_THREADS given by the user wins.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _share = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
+    if "torch" in sys.modules:  # imported before this file (by a plugin): apply the share now
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")

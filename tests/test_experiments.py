@@ -117,8 +117,10 @@ def test_trained_stores_logits_that_score_as_the_model_does(tmp_path, monkeypatc
     atomic_save({"model": model.state_dict(), "meta": meta}, run / "best_model.pth")
     (run / "history.json").write_text(json.dumps({"epoch": [1, 2], "epoch_time_s": [3.0, 4.5],
                                                   "runs": [{"cpu": {"class": "the training CPU"}}]}))
-    assert tool.main(["trained", "--run", str(run), "--out", str(tmp_path / "out"),
+    threads = torch.get_num_threads()
+    assert tool.main(["trained", "--run", str(run), "--out", str(tmp_path / "out"), "--threads", str(threads + 1),
                       "--train-command", "cvbook train --model tiniest --epochs 2"]) == 0
+    assert torch.get_num_threads() == threads, "the tool runs on its own thread count and gives the caller's back"
     stored = tmp_path / "out" / "trained" / "tiniest"
     record = json.loads((stored / "run.json").read_text())
     assert record["train_time_s"] == 7.5 and record["train_command"].endswith("--epochs 2")

@@ -147,7 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n_train < 512 or args.epochs < 1 or args.seeds < 1:
         raise ValueError("need --n-train >= 512, --epochs >= 1 and --seeds >= 1")
+    threads_before = torch.get_num_threads()
     torch.set_num_threads(args.threads)
+    try:
+        return _run(args, argv, parser)
+    finally:  # a caller in the same process (a test) keeps its own thread count
+        torch.set_num_threads(threads_before)
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None, parser: argparse.ArgumentParser) -> int:
     if args.experiment == "trained":
         if not (args.run and args.train_command):
             parser.error("trained needs --run (a finished `cvbook train` folder) and --train-command")
