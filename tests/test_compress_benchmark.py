@@ -75,15 +75,18 @@ def test_run_writes_a_consistent_table_and_leaves_global_state_as_it_was(tmp_pat
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    torch.set_num_threads(1)
+    # The run measures on one thread (the caller's two would fight the other test worker
+    # for the cores) and must give the caller's two back.
+    torch.set_num_threads(2)
     try:
-        result = benchmark.run(["tiniest"], train_images=512, eval_images=64, epochs=0, threads=2, rounds=1,
+        result = benchmark.run(["tiniest"], train_images=512, eval_images=64, epochs=0, threads=1, rounds=1,
                                reps=1, variants=("pruned",), out_dir=tmp_path, log=lambda *_: None)
+        assert torch.get_num_threads() == 2
         with benchmark.global_state_kept():  # what the compiled rows change, undone on the way out
-            torch.set_num_threads(2)
+            torch.set_num_threads(1)
             inductor.freezing = not freezing
             torch.manual_seed(0)
-        assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
         assert inductor.freezing == freezing
         assert torch.equal(torch.rand(3), expected)  # the caller's random stream goes on undisturbed
     finally:
@@ -158,7 +161,7 @@ def test_run_starts_from_a_trained_checkpoint(tmp_path):
     model = create_model("tiny_resnet", num_classes=10, in_chans=1, img_size=28)
     meta = {"model": "tiny_resnet", "num_classes": 10, "in_chans": 1, "img_size": 28, "mean": [0.5], "std": [0.25]}
     atomic_save({"model": model.state_dict(), "meta": meta}, tmp_path / "best_model.pth")
-    result = benchmark.run(["tiny_resnet"], train_images=256, eval_images=64, rounds=1, reps=1,
+    result = benchmark.run(["tiny_resnet"], train_images=256, eval_images=64, threads=1, rounds=1, reps=1,
                            variants=("pruned",), checkpoints={"tiny_resnet": tmp_path / "best_model.pth"},
                            out_dir=tmp_path / "out", log=lambda *_: None)
     dense = next(r for r in result["rows"] if r["variant"] == "float32")
