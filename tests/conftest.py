@@ -125,7 +125,6 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(row)
 
 
-
 # The book build is about half of the run's work and one file: `make test` hands out whole
 # files in collection order (`--dist loadfile --no-loadscope-reorder`), so the book goes
 # first and starts at once beside everything else, instead of last, after the files with

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from cvbook.files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from machine import line as machine, training_cpu
+from machine import line as machine, torch_threads, training_cpu
 
 from cvbook import hardware
 
@@ -101,16 +101,12 @@ def bench_loaders(root: Path, repeats: int = 3) -> str:
 
     images, labels = load_fashion_mnist("train")
     mean, std = stats.channel_mean_std(images)
-    threads_before = torch.get_num_threads()
     runs: dict[tuple[str, int], list[float]] = {}
-    try:
-        for _ in range(repeats):
-            for threads in (1, 2):
-                torch.set_num_threads(threads)
+    for _ in range(repeats):
+        for threads in (1, 2):
+            with torch_threads(threads):
                 for name, result in loaders.benchmark_loaders(images, labels, mean, std).items():
                     runs.setdefault((name, threads), []).append(result["images_per_s"])
-    finally:
-        torch.set_num_threads(threads_before)
     names = list(dict.fromkeys(name for name, _ in runs))
     lines = ["| loader (batch 256, full epoch) | images/s, 1 torch thread | images/s, 2 torch threads |",
              "|---|---:|---:|"]
@@ -139,8 +135,7 @@ def _time_command(cmd: list[str], runs: int, root: Path) -> list[float]:
 
 def bench_make_test(root: Path, runs: int = 2) -> str:
     seconds = _time_command(["make", "test"], runs=runs, root=root)
-    return (f"`make test` (after set-up): **{statistics.median(seconds) / 60:.1f} minutes** wall-clock, median of "
-            f"{runs} ({', '.join(f'{s / 60:.1f}' for s in seconds)})")
+    return f"`make test` (after set-up): {_median_and_runs(seconds, 60, 1)} minutes wall-clock"
 
 
 # The edit-and-rebuild loop: a page's prose edited (Sphinx re-reads that page; nothing executes)

@@ -25,7 +25,7 @@ import torch
 from cvbook.experiments import BASE_RECIPE, fashion_subsets, json_part, run_arm, score_model
 from cvbook.files import atomic_write_bytes, atomic_write_json
 from machine import describe as machine
-from machine import training_cpu
+from machine import torch_threads, training_cpu
 
 # The A/B arms: each changes only the options it names (the first arm of each trick is its baseline).
 TRICKS: dict[str, dict[str, dict]] = {
@@ -147,12 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n_train < 512 or args.epochs < 1 or args.seeds < 1:
         raise ValueError("need --n-train >= 512, --epochs >= 1 and --seeds >= 1")
-    threads_before = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
-    try:
+    with torch_threads(args.threads):
         return _run(args, argv, parser)
-    finally:  # a caller in the same process (a test) keeps its own thread count
-        torch.set_num_threads(threads_before)
 
 
 def _run(args: argparse.Namespace, argv: list[str] | None, parser: argparse.ArgumentParser) -> int:

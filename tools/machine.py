@@ -4,6 +4,7 @@ that moment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 
@@ -27,3 +28,17 @@ def line(info: dict | None = None) -> str:
     load = os.getloadavg()[0]
     busy = f", load average {load:.1f} at start (other jobs share the cores)" if load > 0.5 else ""
     return f"{hardware.describe(info)}, Python {platform.python_version()}, {platform.system()} {platform.release()}{busy}"
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """torch on `count` threads inside the block, and the caller's count back after it (a
+    test that calls a tool in its own process keeps its share of the cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
