@@ -29,8 +29,8 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 # per core gives each worker two threads on two shared cores, and every parallel region
 # then waits for a thread that is not running: three steps of the Tiniest took 10 s
 # instead of 0.24 s. So each xdist worker gets its share of the cores, and the commands,
-# kernels and pages it starts inherit it (pages that measure on two threads set that
-# themselves). Only workers decide (the controller does not know the count yet, and its
+# kernels and pages it starts inherit it (pages use PyTorch's default, which follows
+# OMP_NUM_THREADS, or one thread where they say why). Only workers decide (the controller does not know the count yet, and its
 # environment is what workers start from); an OMP_NUM_THREADS given by the user wins.
 if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
     _share = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))

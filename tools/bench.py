@@ -165,8 +165,11 @@ def _edit_a_code_cell(text: str, run: int = 0) -> str:
 
 
 def _median_and_runs(seconds: list[float], unit: float = 1.0, digits: int = 0) -> str:
-    runs = ", ".join(f"{s / unit:.{digits}f}" for s in seconds)
-    return f"**{statistics.median(seconds) / unit:.{digits}f}**" + (f" (median of {len(seconds)}: {runs})" if len(seconds) > 1 else "")
+    """The median in bold, and every run after it when there was more than one."""
+    median = f"**{statistics.median(seconds) / unit:.{digits}f}**"
+    if len(seconds) == 1:
+        return median
+    return f"{median} (median of {len(seconds)}: {', '.join(f'{s / unit:.{digits}f}' for s in seconds)})"
 
 
 def bench_make_book(root: Path, runs: int = 2) -> str:
